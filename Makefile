@@ -1,0 +1,41 @@
+# Two commands on a fresh machine: `make run` and `make test` (see README.md).
+PYTHON ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+PY := $(BIN)/python
+
+.PHONY: run test lint install install-test migrate sample-day clean
+
+$(BIN)/activate:
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+
+install: $(BIN)/activate
+	$(PY) -m pip install --quiet -e ".[dev]"
+
+install-test: $(BIN)/activate
+	$(PY) -m pip install --quiet -e ".[dev,test]"
+
+migrate: install
+	$(PY) manage.py migrate --noinput
+
+# Today's papers, or the bundled sample day when the sources cannot be reached (it says so).
+sample-day: migrate
+	$(PY) manage.py ingest_papers --sample-if-offline
+	$(PY) manage.py seed_dev
+
+run: sample-day
+	@echo "Paperboy: http://localhost:8000  admin: http://localhost:8000/admin/ (admin / admin)  mail: http://localhost:8000/dev/mail/"
+	$(BIN)/honcho -f Procfile.dev start
+
+test: install-test
+	$(BIN)/ruff check .
+	$(PY) manage.py makemigrations --check --dry-run
+	$(BIN)/pytest
+
+lint: install-test
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+clean:
+	rm -rf var/ staticfiles/

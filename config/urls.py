@@ -1,0 +1,25 @@
+from django.conf import settings
+from django.contrib import admin
+from django.urls import include, path
+
+from digest import views as digest_views
+
+admin.site.site_header = "Paperboy staff"
+admin.site.site_title = "Paperboy staff"
+admin.site.index_title = "Run the daily digest"
+
+urlpatterns = [
+    path("", digest_views.home, name="home"),
+    path("", include("subscriptions.urls")),
+    path("admin/", admin.site.urls),
+]
+
+if settings.DEBUG:
+    # The local mail catcher's inbox, for `make run` only (never routed in production).
+    from digest import mailcatcher
+
+    urlpatterns += [
+        path("dev/mail/", mailcatcher.inbox, name="dev-mail"),
+        path("dev/mail/<str:name>/", mailcatcher.message, name="dev-mail-message"),
+        path("dev/mail/<str:name>/html/", mailcatcher.message_html, name="dev-mail-html"),
+    ]

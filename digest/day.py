@@ -1,0 +1,49 @@
+"""The flow of one day, in order: sources -> ingest -> match -> render -> deliver.
+
+    ingest_day(date)           sources.py fetches HF and arXiv; ingest.py stores one Paper each
+    plan_day(date, now)        match.py ranks the edition per subscriber; deliver.py writes Deliveries
+    sendable_batches(date)     the planned deliveries, in batches of PAPERBOY_BATCH_SIZE
+    send_batch(ids)            render.py builds each email; deliver.py sends over one SMTP connection
+
+Celery runs these from digest/tasks.py; the management commands run them in-process.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+
+from django.utils import timezone
+
+from digest.deliver import PlanResult, plan_edition, send_batch, sendable_batches
+from digest.ingest import ingest_day
+from digest.models import Edition
+
+__all__ = ["PlanResult", "ingest_day", "latest_edition", "plan_day", "send_batch", "sendable_batches"]
+
+log = logging.getLogger(__name__)
+
+
+def latest_edition(on_or_before: dt.date | None = None) -> Edition | None:
+    day = on_or_before or timezone.now().date()
+    return Edition.objects.filter(date__lte=day).order_by("-date").first()
+
+
+def plan_day(
+    edition_date: dt.date | None = None,
+    now: dt.datetime | None = None,
+    respect_send_hour: bool = True,
+    dry_run: bool = False,
+) -> tuple[Edition | None, PlanResult]:
+    """Plan the deliveries of an edition (the newest one if no date is given)."""
+    now = now or timezone.now()
+    edition = Edition.objects.filter(date=edition_date).first() if edition_date else latest_edition(now.date())
+    if edition is None:
+        log.warning("No edition %s to send", edition_date or "yet")
+        return None, PlanResult()
+    result = plan_edition(edition, now, respect_send_hour, dry_run)
+    log.info(
+        "Planned %s: %d new deliveries, %d not due yet, %d with nothing matched",
+        edition.date, result.planned, result.not_due, result.nothing_matched,
+    )
+    return edition, result

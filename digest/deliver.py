@@ -1,0 +1,222 @@
+"""Step 5 of the day: plan one Delivery per due subscriber, then send them in batches.
+
+Planning matches every due subscriber against the edition (one index per edition) and writes
+a Delivery row with its papers; the unique (subscriber, edition_date) row is what makes a rerun
+send nothing new. Sending claims each row atomically just before its message goes out
+(pending/failed -> sending), so a batch that is redelivered after a crash skips what was sent,
+and at most the one message in flight is left in `sending` for staff to check. Those rows are
+never resent by themselves: SMTP cannot tell us whether the server took the message.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import smtplib
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from email.utils import make_msgid
+
+from django.conf import settings
+from django.core.mail import EmailMultiAlternatives, get_connection
+from django.core.mail.backends.base import BaseEmailBackend
+from django.db import transaction
+from django.db.models import F, Prefetch
+from django.utils import timezone
+
+from digest.match import Match, PaperIndex
+from digest.models import Delivery, DeliveryItem, Edition, Paper
+from digest.render import DigestItem, renderer_for
+from subscriptions.models import Interest, Subscriber
+
+log = logging.getLogger(__name__)
+
+WEEKLY_WINDOW_DAYS = 7
+PLAN_CHUNK = 500
+
+
+@dataclass
+class PlanResult:
+    planned: int = 0
+    not_due: int = 0
+    nothing_matched: int = 0
+    already_planned: int = 0
+    previews: list[tuple[str, list[Match]]] = field(default_factory=list)
+
+
+@dataclass
+class SendResult:
+    sent: int = 0
+    failed: int = 0
+    skipped: int = 0
+
+
+# --- Planning ---------------------------------------------------------------------------
+
+
+def papers_for(edition_date: dt.date, frequency: str) -> list[Paper]:
+    days = WEEKLY_WINDOW_DAYS if frequency == Subscriber.Frequency.WEEKLY else 1
+    start = edition_date - dt.timedelta(days=days - 1)
+    return list(Paper.objects.filter(edition_date__range=(start, edition_date)))
+
+
+def plan_edition(
+    edition: Edition, now: dt.datetime, respect_send_hour: bool = True, dry_run: bool = False
+) -> PlanResult:
+    """Create the edition's deliveries for subscribers who take it and are due.
+
+    With respect_send_hour, a subscriber is due once their local send hour has come round
+    since the edition arrived; without it (an operator's manual run) everyone taking it is.
+    """
+    result = PlanResult()
+    indexes = {
+        frequency: PaperIndex(papers_for(edition.date, frequency)) for frequency in Subscriber.Frequency.values
+    }
+    if not indexes[Subscriber.Frequency.DAILY].papers:
+        log.error("Edition %s has no papers; no digests planned (no email goes out empty)", edition.date)
+        return result
+    topics = Prefetch("interests", queryset=Interest.objects.filter(kind=Interest.Kind.TOPIC), to_attr="topics")
+    subscribers = (
+        Subscriber.objects.taking_edition(edition.date)
+        .exclude(deliveries__edition_date=edition.date)
+        .prefetch_related(topics)
+        .order_by("pk")
+    )
+    planned: list[tuple[Subscriber, list[Match]]] = []
+    for subscriber in subscribers.iterator(chunk_size=PLAN_CHUNK):
+        if respect_send_hour and not is_due(subscriber, edition, now):
+            result.not_due += 1
+            continue
+        matches = indexes[subscriber.frequency].rank(
+            [t.value for t in subscriber.topics], subscriber.max_papers, settings.PAPERBOY_MATCH_THRESHOLD
+        )
+        if not matches:
+            result.nothing_matched += 1
+            continue
+        planned.append((subscriber, matches))
+        if len(planned) >= PLAN_CHUNK:
+            save_plans(edition.date, planned, result, dry_run)
+            planned = []
+    save_plans(edition.date, planned, result, dry_run)
+    return result
+
+
+def is_due(subscriber: Subscriber, edition: Edition, now: dt.datetime) -> bool:
+    arrived = edition.ingested_at or edition.created_at
+    return subscriber.last_send_slot(now) >= arrived
+
+
+def save_plans(
+    edition_date: dt.date, planned: list[tuple[Subscriber, list[Match]]], result: PlanResult, dry_run: bool
+) -> None:
+    if dry_run:
+        result.previews.extend((s.email, m) for s, m in planned)
+        result.planned += len(planned)
+        return
+    with transaction.atomic():
+        deliveries = [
+            Delivery(subscriber=s, edition_date=edition_date, message_id=make_msgid("digest", settings.SITE_DOMAIN))
+            for s, _ in planned
+        ]
+        # A concurrent planner may have claimed some subscribers first: theirs win, ours are dropped.
+        Delivery.objects.bulk_create(deliveries, ignore_conflicts=True)
+        saved = dict(
+            Delivery.objects.filter(message_id__in=[d.message_id for d in deliveries]).values_list("message_id", "pk")
+        )
+        items = [
+            DeliveryItem(
+                delivery_id=saved[delivery.message_id],
+                paper=match.paper,
+                position=position,
+                score=match.score,
+                matched_interest=match.interest,
+                why=match.why[:300],
+            )
+            for delivery, (_, matches) in zip(deliveries, planned)
+            if delivery.message_id in saved
+            for position, match in enumerate(matches)
+        ]
+        DeliveryItem.objects.bulk_create(items)
+    result.planned += len(saved)
+    result.already_planned += len(planned) - len(saved)
+
+
+def sendable_batches(edition_date: dt.date) -> Iterator[list[int]]:
+    """The edition's deliveries that still need sending (new, or failed and worth retrying)."""
+    ids = list(
+        Delivery.objects.sendable()
+        .filter(edition_date=edition_date, attempts__lt=settings.PAPERBOY_MAX_ATTEMPTS)
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )
+    for start in range(0, len(ids), settings.PAPERBOY_BATCH_SIZE):
+        yield ids[start : start + settings.PAPERBOY_BATCH_SIZE]
+
+
+# --- Sending ----------------------------------------------------------------------------
+
+
+def send_batch(delivery_ids: Sequence[int]) -> SendResult:
+    """Send these deliveries over one SMTP connection. Safe to run twice on the same ids."""
+    result = SendResult()
+    deliveries = (
+        Delivery.objects.sendable()
+        .filter(pk__in=delivery_ids)
+        .select_related("subscriber")
+        .prefetch_related(Prefetch("items", queryset=DeliveryItem.objects.select_related("paper")))
+        .order_by("pk")
+    )
+    connection = get_connection()
+    try:
+        for delivery in deliveries:
+            outcome = send_one(delivery, connection)
+            setattr(result, outcome, getattr(result, outcome) + 1)
+    finally:
+        connection.close()
+    log.info("Batch of %d: %d sent, %d failed, %d skipped", len(delivery_ids), result.sent, result.failed, result.skipped)
+    return result
+
+
+def send_one(delivery: Delivery, connection: BaseEmailBackend) -> str:
+    if delivery.subscriber.status != Subscriber.Status.ACTIVE:
+        # Unsubscribed (or paused) after planning: it takes effect at once.
+        Delivery.objects.filter(pk=delivery.pk, status__in=Delivery.SENDABLE).update(status=Delivery.Status.SKIPPED)
+        return "skipped"
+    try:
+        message = render(delivery)
+    except Exception as error:  # a broken template must not leave the row claimed
+        log.exception("Could not render delivery %s", delivery.pk)
+        record_failure(delivery, error, attempts=delivery.attempts + 1)
+        return "failed"
+    if not claim(delivery):
+        return "skipped"  # another worker has it, or already sent it
+    try:
+        connection.open()  # no-op while open; reconnects after a dropped connection
+        connection.send_messages([message])
+    except (smtplib.SMTPException, OSError) as error:
+        record_failure(delivery, error, attempts=delivery.attempts + 1)
+        connection.close()
+        return "failed"
+    Delivery.objects.filter(pk=delivery.pk).update(status=Delivery.Status.SENT, sent_at=timezone.now(), last_error="")
+    return "sent"
+
+
+def render(delivery: Delivery) -> EmailMultiAlternatives:
+    items = [DigestItem(i.paper, i.why, i.matched_interest) for i in delivery.items.all()]
+    return renderer_for(delivery.edition_date).message(delivery.subscriber, items, delivery.message_id)
+
+
+def claim(delivery: Delivery) -> bool:
+    claimed = Delivery.objects.filter(pk=delivery.pk, status__in=Delivery.SENDABLE).update(
+        status=Delivery.Status.SENDING, attempts=F("attempts") + 1
+    )
+    return claimed == 1
+
+
+def record_failure(delivery: Delivery, error: Exception, attempts: int) -> None:
+    permanent = isinstance(error, smtplib.SMTPRecipientsRefused) or attempts >= settings.PAPERBOY_MAX_ATTEMPTS
+    status = Delivery.Status.GAVE_UP if permanent else Delivery.Status.FAILED
+    log.warning("Delivery %s to %s failed (attempt %d): %r", delivery.pk, delivery.subscriber.email, attempts, error)
+    Delivery.objects.filter(pk=delivery.pk).update(
+        status=status, attempts=attempts, last_error=f"{type(error).__name__}: {error}"[:2000]
+    )

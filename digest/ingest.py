@@ -1,0 +1,145 @@
+"""Step 2 of the day: store the sources' papers as one Paper per arXiv id.
+
+Idempotent: ingesting the same records again writes nothing. The same paper from Hugging Face
+and arXiv merges into one row: fields one source lacks are filled from the other, categories
+and sources are united, and the HF counts (upvotes, comments) follow the latest reading.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from digest import sources
+from digest.models import Edition, Paper
+from digest.sources import PaperRecord, SourceError
+
+log = logging.getLogger(__name__)
+
+FILLED_IF_EMPTY = ("abstract", "authors", "github_url", "project_url", "thumbnail_url", "ai_summary", "ai_keywords", "published_at")
+LATEST_WINS = ("upvotes", "comments", "github_stars")
+
+
+@dataclass
+class IngestResult:
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+
+    def __add__(self, other: IngestResult) -> IngestResult:
+        return IngestResult(self.created + other.created, self.updated + other.updated, self.unchanged + other.unchanged)
+
+    def __str__(self) -> str:
+        return f"{self.created} new, {self.updated} updated, {self.unchanged} unchanged"
+
+
+def ingest_day(day: dt.date, source_names: Iterable[str] = ("hf", "arxiv")) -> IngestResult:
+    """Fetch and store one day from each source. A failing source is logged and recorded on the
+    edition; the others still ingest."""
+    result = IngestResult()
+    report: dict[str, dict] = {}
+    if "hf" in source_names:
+        result += store("hf", day, report, catching(sources.fetch_hf_day, day))
+    if "arxiv" in source_names:
+        for category, fetched in sources.fetch_arxiv_feeds(settings.PAPERBOY_ARXIV_CATEGORIES):
+            result += store(f"arxiv:{category}", day, report, fetched)
+    record_report(day, report)
+    return result
+
+
+def catching(fetch: Callable[[dt.date], list[PaperRecord]], day: dt.date) -> list[PaperRecord] | SourceError:
+    try:
+        return fetch(day)
+    except SourceError as error:
+        return error
+
+
+def store(label: str, day: dt.date, report: dict, fetched: list[PaperRecord] | SourceError) -> IngestResult:
+    if isinstance(fetched, SourceError):
+        log.error("Source %s failed for %s: %s", label, day.isoformat(), fetched)
+        report[label] = {"error": str(fetched)}
+        return IngestResult()
+    report[label] = {"papers": len(fetched)}
+    result = ingest_records(fetched, day)
+    log.info("Source %s for %s: %d papers read; %s", label, day.isoformat(), len(fetched), result)
+    return result
+
+
+def record_report(day: dt.date, report: dict) -> None:
+    edition, _ = Edition.objects.get_or_create(date=day)
+    merged = {**edition.source_report, **report}
+    if merged != edition.source_report:
+        edition.source_report = merged
+        edition.save(update_fields=["source_report"])
+
+
+@transaction.atomic
+def ingest_records(records: Iterable[PaperRecord], day: dt.date) -> IngestResult:
+    """Upsert records listed on `day`; several records for one id fold into one paper."""
+    records = list(records)
+    papers = Paper.objects.select_for_update().in_bulk({r.arxiv_id for r in records}, field_name="arxiv_id")
+    created: dict[str, Paper] = {}
+    changed: set[str] = set()
+    for record in records:
+        paper = papers.get(record.arxiv_id)
+        if paper is None:
+            papers[record.arxiv_id] = created[record.arxiv_id] = new_paper(record, day)
+        elif merge_into(paper, record) and record.arxiv_id not in created:
+            changed.add(record.arxiv_id)
+    Paper.objects.bulk_create(created.values())
+    for arxiv_id in changed:
+        papers[arxiv_id].save()
+    if created or changed:
+        Edition.objects.update_or_create(date=day, defaults={"ingested_at": timezone.now()})
+    else:
+        Edition.objects.get_or_create(date=day)
+    seen = len({r.arxiv_id for r in records})
+    return IngestResult(len(created), len(changed), seen - len(created) - len(changed))
+
+
+def new_paper(record: PaperRecord, day: dt.date) -> Paper:
+    return Paper(
+        arxiv_id=record.arxiv_id,
+        title=record.title,
+        abstract=record.abstract,
+        authors=record.authors,
+        categories=record.categories,
+        github_url=record.github_url,
+        project_url=record.project_url,
+        thumbnail_url=record.thumbnail_url,
+        upvotes=record.upvotes or 0,
+        comments=record.comments or 0,
+        github_stars=record.github_stars,
+        published_at=record.published_at,
+        edition_date=day,
+        sources=[record.source],
+        ai_summary=record.ai_summary,
+        ai_keywords=record.ai_keywords,
+    )
+
+
+def merge_into(paper: Paper, record: PaperRecord) -> bool:
+    """Fold a record into a paper; True if anything changed."""
+    changes = {}
+    for name in FILLED_IF_EMPTY:
+        value = getattr(record, name)
+        if value and not getattr(paper, name):
+            changes[name] = value
+    for name in LATEST_WINS:
+        value = getattr(record, name)
+        if value is not None and value != getattr(paper, name):
+            changes[name] = value
+    categories = paper.categories + [c for c in record.categories if c not in paper.categories]
+    if categories != paper.categories:
+        changes["categories"] = categories
+    if record.source not in paper.sources:
+        changes["sources"] = sorted([*paper.sources, record.source])
+    for name, value in changes.items():
+        setattr(paper, name, value)
+    return bool(changes)

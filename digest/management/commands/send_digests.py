@@ -1,0 +1,46 @@
+from __future__ import annotations
+
+import datetime as dt
+
+from django.core.management.base import BaseCommand, CommandParser
+
+from digest import day
+from digest.management.commands.ingest_papers import iso_date
+
+
+class Command(BaseCommand):
+    help = (
+        "Plan and send one edition's digests now, in this process: every active subscriber whose "
+        "frequency includes that day and who has not had it yet gets one email (their send hour is "
+        "not waited for; the hourly Celery run does that). Running it again sends nothing new."
+    )
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("--date", type=iso_date, help="the edition, YYYY-MM-DD (default: the newest)")
+        parser.add_argument("--dry-run", action="store_true", help="show who would get which papers; send nothing")
+
+    def handle(self, *args, date: dt.date | None, dry_run: bool, **options) -> None:
+        edition, plan = day.plan_day(date, respect_send_hour=False, dry_run=dry_run)
+        if edition is None:
+            self.stderr.write(f"No edition {date or 'yet'}: run ingest_papers first.")
+            return
+        if dry_run:
+            self.report_dry_run(edition.date, plan)
+            return
+        totals = {"sent": 0, "failed": 0, "skipped": 0}
+        for ids in day.sendable_batches(edition.date):
+            result = day.send_batch(ids)
+            for key in totals:
+                totals[key] += getattr(result, key)
+        self.stdout.write(
+            f"Edition {edition.date}: {plan.planned} planned, {totals['sent']} sent, "
+            f"{totals['failed']} failed, {totals['skipped']} skipped; "
+            f"{plan.nothing_matched} subscribers had nothing above the threshold."
+        )
+
+    def report_dry_run(self, edition_date: dt.date, plan: day.PlanResult) -> None:
+        self.stdout.write(f"Dry run for edition {edition_date}: {plan.planned} emails would be sent.")
+        for email, matches in plan.previews:
+            self.stdout.write(f"\n{email}:")
+            for match in matches:
+                self.stdout.write(f"  {match.score:.2f}  {match.paper.arxiv_id}  {match.paper.title[:80]}  [{match.why}]")

@@ -1,0 +1,138 @@
+"""What subscribers get: the day's papers, the edition, and one delivery per subscriber."""
+
+from __future__ import annotations
+
+from django.db import models
+from django.utils import timezone
+
+from subscriptions.models import Subscriber
+
+
+class Edition(models.Model):
+    """One day's papers. Created by ingest; the digest run sends the newest one."""
+
+    date = models.DateField(unique=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    ingested_at = models.DateTimeField(null=True, blank=True, help_text="When papers last arrived for this day")
+    source_report = models.JSONField(default=dict, blank=True, help_text="Per source: papers read or the error")
+
+    class Meta:
+        ordering = ["-date"]
+
+    def __str__(self) -> str:
+        return f"Edition of {self.date:%Y-%m-%d}"
+
+    def papers(self) -> models.QuerySet[Paper]:
+        return Paper.objects.filter(edition_date=self.date)
+
+
+class Paper(models.Model):
+    arxiv_id = models.CharField(max_length=32, unique=True, help_text="Without version, e.g. 2509.01234")
+    title = models.TextField()
+    abstract = models.TextField(blank=True)
+    authors = models.JSONField(default=list, blank=True)
+    categories = models.JSONField(default=list, blank=True)
+    github_url = models.URLField(max_length=500, blank=True)
+    project_url = models.URLField(max_length=500, blank=True)
+    thumbnail_url = models.URLField(max_length=500, blank=True)
+    upvotes = models.PositiveIntegerField(default=0)
+    comments = models.PositiveIntegerField(default=0)
+    github_stars = models.PositiveIntegerField(null=True, blank=True)
+    published_at = models.DateTimeField(null=True, blank=True, help_text="On arXiv")
+    edition_date = models.DateField(db_index=True, help_text="The first day it was listed")
+    sources = models.JSONField(default=list, blank=True, help_text="Which sources listed it: hf, arxiv")
+    ai_summary = models.TextField(blank=True)
+    ai_keywords = models.JSONField(default=list, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-edition_date", "-upvotes", "arxiv_id"]
+
+    def __str__(self) -> str:
+        return f"{self.arxiv_id}: {self.title[:80]}"
+
+    @property
+    def arxiv_url(self) -> str:
+        return f"https://arxiv.org/abs/{self.arxiv_id}"
+
+    @property
+    def pdf_url(self) -> str:
+        return f"https://arxiv.org/pdf/{self.arxiv_id}"
+
+    @property
+    def hf_url(self) -> str | None:
+        return f"https://huggingface.co/papers/{self.arxiv_id}" if "hf" in self.sources else None
+
+
+class DeliveryQuerySet(models.QuerySet):
+    def sendable(self) -> DeliveryQuerySet:
+        return self.filter(status__in=Delivery.SENDABLE)
+
+
+class Delivery(models.Model):
+    """One email to one subscriber for one edition; the row is what makes sending idempotent.
+
+    pending -> sending -> sent, or -> failed (retried until PAPERBOY_MAX_ATTEMPTS, then given up).
+    A row left in `sending` by a crash is never resent by itself: the server may have accepted it.
+    """
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending"
+        SENDING = "sending", "Sending (outcome unknown if stuck)"
+        SENT = "sent", "Sent"
+        FAILED = "failed", "Failed, will retry"
+        GAVE_UP = "gave_up", "Failed for good"
+        SKIPPED = "skipped", "Skipped"
+
+    SENDABLE = (Status.PENDING, Status.FAILED)
+
+    subscriber = models.ForeignKey(Subscriber, on_delete=models.CASCADE, related_name="deliveries")
+    edition_date = models.DateField()
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
+    message_id = models.CharField(max_length=255, unique=True, help_text="Fixed before the first attempt")
+    attempts = models.PositiveSmallIntegerField(default=0)
+    last_error = models.TextField(blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    papers = models.ManyToManyField(Paper, through="DeliveryItem", related_name="deliveries")
+
+    objects = DeliveryQuerySet.as_manager()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["subscriber", "edition_date"], name="delivery_once_per_edition"),
+        ]
+        indexes = [
+            models.Index(
+                fields=["edition_date", "status"],
+                name="delivery_sendable_idx",
+                condition=models.Q(status__in=["pending", "failed"]),
+            ),
+        ]
+        ordering = ["-edition_date", "id"]
+        verbose_name_plural = "deliveries"
+
+    def __str__(self) -> str:
+        return f"{self.subscriber} / {self.edition_date:%Y-%m-%d} ({self.status})"
+
+
+class DeliveryItem(models.Model):
+    """A paper a delivery carried, in order, and why it matched."""
+
+    delivery = models.ForeignKey(Delivery, on_delete=models.CASCADE, related_name="items")
+    paper = models.ForeignKey(Paper, on_delete=models.PROTECT, related_name="+")
+    position = models.PositiveSmallIntegerField()
+    score = models.FloatField()
+    matched_interest = models.CharField(max_length=200, blank=True)
+    why = models.CharField(max_length=300, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["delivery", "position"], name="delivery_item_position_unique"),
+            models.UniqueConstraint(fields=["delivery", "paper"], name="delivery_item_paper_unique"),
+        ]
+        ordering = ["delivery", "position"]
+
+    def __str__(self) -> str:
+        return f"#{self.position + 1} {self.paper.arxiv_id}"

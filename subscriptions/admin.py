@@ -1,0 +1,36 @@
+from __future__ import annotations
+
+from django.contrib import admin, messages
+from django.db.models import Count, QuerySet
+from django.http import HttpRequest
+
+from subscriptions.models import Interest, Subscriber
+
+
+class InterestInline(admin.TabularInline):
+    model = Interest
+    extra = 3
+    fields = ["kind", "value"]
+
+
+@admin.register(Subscriber)
+class SubscriberAdmin(admin.ModelAdmin):
+    list_display = ["email", "status", "frequency", "send_hour", "timezone", "interest_count", "created_at"]
+    list_filter = ["status", "frequency"]
+    search_fields = ["email", "interests__value"]
+    readonly_fields = ["created_at", "confirmed_at", "unsubscribed_at"]
+    inlines = [InterestInline]
+    actions = ["unsubscribe"]
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Subscriber]:
+        return super().get_queryset(request).annotate(interest_count=Count("interests"))
+
+    @admin.display(description="Interests", ordering="interest_count")
+    def interest_count(self, subscriber: Subscriber) -> int:
+        return subscriber.interest_count
+
+    @admin.action(description="Unsubscribe the selected subscribers")
+    def unsubscribe(self, request: HttpRequest, queryset: QuerySet[Subscriber]) -> None:
+        for subscriber in queryset:
+            subscriber.unsubscribe()
+        self.message_user(request, f"Unsubscribed {queryset.count()} subscribers.", messages.SUCCESS)

@@ -1,0 +1,236 @@
+"""Real parts for the tests: a local HTTP server playing Hugging Face and arXiv from recorded
+fixtures, an SMTP server (aiosmtpd), and a Celery worker process on the configured broker."""
+
+from __future__ import annotations
+
+import email
+import email.policy
+import json
+import os
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from email.message import EmailMessage
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+from aiosmtpd.controller import Controller
+from django.conf import settings as django_settings
+from django.db import connection
+
+FIXTURES = Path(__file__).parent / "fixtures"
+PROJECT = Path(__file__).parent.parent
+DAY = "2025-09-03"
+
+
+def fixture_bytes(name: str) -> bytes:
+    return (FIXTURES / name).read_bytes()
+
+
+def hf_day_items() -> list[dict]:
+    return json.loads(fixture_bytes(f"hf-{DAY}-p0.json")) + json.loads(fixture_bytes(f"hf-{DAY}-p1.json"))
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def wait_until(condition: Callable[[], bool], timeout: float = 60, what: str = "condition") -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return
+        time.sleep(0.2)
+    raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+
+
+# --- Sources ----------------------------------------------------------------------------
+
+
+@dataclass
+class FeedServer:
+    """Serves /api/daily_papers like Hugging Face (date, p, limit) and /atom/<cat> like arXiv."""
+
+    url: str
+    hf_days: dict[str, list[dict]] = field(default_factory=dict)
+    feeds: dict[str, bytes] = field(default_factory=dict)
+    slow_paths: set[str] = field(default_factory=set)
+    requests: list[str] = field(default_factory=list)
+
+
+@pytest.fixture
+def feed_server(settings) -> Iterator[FeedServer]:
+    state = FeedServer(url="")
+    state.hf_days[DAY] = hf_day_items()
+    state.feeds = {
+        "cs.CL": fixture_bytes("arxiv-cs.CL.atom"),
+        "cs.CV": fixture_bytes("arxiv-cs.CV.rss"),
+        "cs.LG": fixture_bytes("arxiv-empty-weekend.atom"),
+        "cs.AI": fixture_bytes("arxiv-malformed.atom"),
+    }
+
+    class Handler(BaseHTTPRequestHandler):
+        def log_message(self, *args) -> None:
+            pass
+
+        def do_GET(self) -> None:  # noqa: N802
+            parts = urlsplit(self.path)
+            state.requests.append(self.path)
+            if parts.path in state.slow_paths:
+                time.sleep(3)
+            if parts.path == "/api/daily_papers":
+                self.daily_papers(parse_qs(parts.query))
+            elif parts.path.startswith("/atom/") and parts.path[6:] in state.feeds:
+                self.reply(200, state.feeds[parts.path[6:]], "application/atom+xml")
+            else:
+                self.reply(404, b"not found", "text/plain")
+
+        def daily_papers(self, query: dict[str, list[str]]) -> None:
+            limit, page = int(query.get("limit", ["50"])[0]), int(query.get("p", ["0"])[0])
+            if limit > 100:
+                self.reply(400, b'{"error": "limit must be <= 100"}', "application/json")
+                return
+            items = state.hf_days.get(query.get("date", [""])[0], [])
+            self.reply(200, json.dumps(items[page * limit : (page + 1) * limit]).encode(), "application/json")
+
+        def reply(self, status: int, body: bytes, content_type: str) -> None:
+            self.send_response(status)
+            self.send_header("Content-Type", content_type)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    state.url = f"http://127.0.0.1:{server.server_address[1]}"
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    settings.PAPERBOY_HF_API_URL = f"{state.url}/api/daily_papers"
+    settings.PAPERBOY_ARXIV_FEED_URL = f"{state.url}/atom"
+    settings.PAPERBOY_ARXIV_CATEGORIES = ["cs.CL", "cs.CV"]
+    settings.PAPERBOY_ARXIV_PAUSE = 0
+    settings.PAPERBOY_SOURCE_TIMEOUT = 1
+    yield state
+    server.shutdown()
+    server.server_close()
+
+
+# --- SMTP -------------------------------------------------------------------------------
+
+
+class SMTPSink:
+    """A real SMTP server that keeps what it is sent; it can drop the connection on demand."""
+
+    def __init__(self) -> None:
+        self.envelopes: list = []
+        self.drop_next = 0
+        self.delay = 0.0
+        self.lock = threading.Lock()
+
+    async def handle_DATA(self, server, session, envelope) -> str:  # noqa: N802
+        if self.delay:
+            time.sleep(self.delay)
+        with self.lock:
+            if self.drop_next:
+                self.drop_next -= 1
+                session.transport.close()  # the server hangs up mid-conversation
+                return "421 closing"
+            self.envelopes.append(envelope)
+        return "250 OK"
+
+    @property
+    def messages(self) -> list[EmailMessage]:
+        with self.lock:
+            return [email.message_from_bytes(e.original_content, policy=email.policy.default) for e in self.envelopes]
+
+    def to(self, address: str) -> list[EmailMessage]:
+        return [m for m in self.messages if m["To"] == address]
+
+
+@pytest.fixture
+def smtp(settings) -> Iterator[SMTPSink]:
+    sink = SMTPSink()
+    port = free_port()
+    controller = Controller(sink, hostname="127.0.0.1", port=port)
+    controller.start()
+    sink.port = port
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    settings.EMAIL_HOST = "127.0.0.1"
+    settings.EMAIL_PORT = port
+    settings.EMAIL_USE_TLS = settings.EMAIL_USE_SSL = False
+    settings.EMAIL_TIMEOUT = 5
+    yield sink
+    controller.stop()
+
+
+# --- Celery worker ----------------------------------------------------------------------
+
+
+def database_url_of_test_db() -> str:
+    db = connection.settings_dict
+    if db["ENGINE"].endswith("sqlite3"):
+        return f"sqlite:///{db['NAME']}"
+    auth = db["USER"] + (f":{db['PASSWORD']}" if db["PASSWORD"] else "")
+    return f"postgres://{auth}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
+
+
+@dataclass
+class Worker:
+    queue: str
+    env: dict[str, str]
+    process: subprocess.Popen | None = None
+    log_path: Path | None = None
+
+    def start(self) -> None:
+        log = open(self.log_path, "ab")  # noqa: SIM115 (closed with the process)
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "celery", "-A", "config", "worker", "--pool=prefork", "--concurrency=1",
+             "-Q", self.queue, "--without-gossip", "--without-mingle", "--loglevel=INFO"],
+            cwd=PROJECT, env=self.env, stdout=log, stderr=subprocess.STDOUT,
+        )
+        wait_until(lambda: b"ready." in self.log_path.read_bytes(), 60, "the Celery worker to be ready")
+
+    def stop(self) -> None:
+        if self.process and self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(20)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace") if self.log_path else ""
+
+
+@pytest.fixture
+def celery_worker(smtp: SMTPSink, feed_server: FeedServer, tmp_path: Path) -> Iterator[Worker]:
+    """A real `celery worker` process on the broker in settings (Redis when REDIS_URL is set),
+    sharing the test database, the SMTP sink and the feed server. Tests using it must be
+    transactional (django_db(transaction=True)) so the worker sees their rows, and send to
+    `worker.queue` (apply_async(queue=...)); tasks the worker queues itself stay on that queue."""
+    queue = f"paperboy-test-{os.getpid()}-{time.time_ns()}"
+    env = {
+        **os.environ,
+        "DATABASE_URL": database_url_of_test_db(),
+        "DATABASE_CONN_MAX_AGE": "0",
+        "CELERY_QUEUE": queue,
+        "EMAIL_HOST": "127.0.0.1",
+        "EMAIL_PORT": str(smtp.port),
+        "PAPERBOY_HF_API_URL": f"{feed_server.url}/api/daily_papers",
+        "PAPERBOY_ARXIV_FEED_URL": f"{feed_server.url}/atom",
+        "PAPERBOY_ARXIV_CATEGORIES": "cs.CL,cs.CV",
+        "PAPERBOY_ARXIV_PAUSE": "0",
+        "SITE_URL": django_settings.SITE_URL,
+    }
+    worker = Worker(queue=queue, env=env, log_path=tmp_path / "worker.log")
+    worker.start()
+    yield worker
+    worker.stop()
+    print(worker.log()[-5000:])

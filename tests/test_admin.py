@@ -1,0 +1,107 @@
+"""Staff run Paperboy from the admin."""
+
+from __future__ import annotations
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.core.management import call_command
+
+from digest.day import plan_day
+from digest.deliver import send_batch, sendable_batches
+from digest.models import Delivery
+from subscriptions.models import Subscriber
+from tests.factories import EDITION_DATE, load_day, make_subscriber
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def staff_client(client):
+    client.force_login(get_user_model().objects.create_superuser("staff", "staff@example.com", "pw"))
+    return client
+
+
+def add_subscriber_in_admin(client, email: str, topics: list[str]):
+    form = {
+        "email": email,
+        "status": "active",
+        "timezone": "Europe/Paris",
+        "send_hour": "8",
+        "frequency": "daily",
+        "weekly_day": "0",
+        "max_papers": "5",
+        "interests-TOTAL_FORMS": str(len(topics)),
+        "interests-INITIAL_FORMS": "0",
+        "interests-MIN_NUM_FORMS": "0",
+        "interests-MAX_NUM_FORMS": "1000",
+    }
+    for n, topic in enumerate(topics):
+        form |= {f"interests-{n}-kind": "topic", f"interests-{n}-value": topic}
+    return client.post("/admin/subscriptions/subscriber/add/", form)
+
+
+def test_a_subscriber_created_in_the_admin_receives_the_next_digest(staff_client, smtp):
+    load_day()
+
+    response = add_subscriber_in_admin(staff_client, "grace@example.com", ["robot manipulation"])
+    assert response.status_code == 302, response.content.decode()[:2000]
+    call_command("send_digests", "--date", "2025-09-03")
+
+    (message,) = smtp.messages
+    assert message["To"] == "grace@example.com"
+    text = message.get_body(preferencelist=("plain",)).get_content()
+    assert "You Only Teach Once" in text and "\u201crobot manipulation\u201d" in text
+    assert Delivery.objects.get().items.count() <= 5
+
+
+def test_an_address_differing_only_in_case_is_refused(staff_client):
+    make_subscriber("Grace@Example.com")
+
+    response = add_subscriber_in_admin(staff_client, "grace@example.com", [])
+
+    assert response.status_code == 200
+    assert "already exists" in response.content.decode()
+    assert Subscriber.objects.count() == 1
+
+
+def test_the_dashboard_lists_editions_with_source_health_and_delivery_counts(staff_client, smtp):
+    edition = load_day()
+    edition.source_report = {"hf": {"papers": 98}, "arxiv:cs.CL": {"error": "rss.arxiv.org timed out after 20s"}}
+    edition.save()
+    make_subscriber("ada@example.com", "reinforcement learning")
+    plan_day(EDITION_DATE, respect_send_hour=False)
+    for ids in sendable_batches(EDITION_DATE):
+        send_batch(ids)
+
+    page = staff_client.get("/admin/digest/edition/").content.decode()
+
+    assert "Sept. 3, 2025" in page
+    assert "hf: 98 papers" in page
+    assert "arxiv:cs.CL: FAILED (rss.arxiv.org timed out after 20s)" in page
+    assert '<td class="field-sent_count">1</td>' in page
+
+
+def test_staff_can_requeue_a_delivery_stuck_in_sending(staff_client, smtp):
+    load_day()
+    make_subscriber("ada@example.com", "reinforcement learning")
+    plan_day(EDITION_DATE, respect_send_hour=False)
+    Delivery.objects.update(status=Delivery.Status.SENDING, attempts=1)
+    delivery = Delivery.objects.get()
+
+    staff_client.post(
+        "/admin/digest/delivery/", {"action": "mark_for_retry", "_selected_action": [delivery.pk]}
+    )
+    for ids in sendable_batches(EDITION_DATE):
+        send_batch(ids)
+
+    assert [m["To"] for m in smtp.messages] == ["ada@example.com"]
+
+
+@pytest.mark.parametrize(
+    "url",
+    ["/admin/", "/admin/subscriptions/subscriber/", "/admin/digest/paper/", "/admin/digest/delivery/"],
+)
+def test_admin_pages_load(staff_client, url):
+    load_day()
+    make_subscriber("ada@example.com", "reinforcement learning")
+    assert staff_client.get(url).status_code == 200

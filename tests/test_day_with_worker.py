@@ -1,0 +1,93 @@
+"""One whole day through a real Celery worker process, the configured broker (Redis in CI) and
+a real SMTP server: ingest from the (local) sources, plan, send, and survive a killed worker."""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+from pathlib import Path
+
+import pytest
+
+from digest import tasks
+from digest.day import plan_day
+from digest.deliver import sendable_batches
+from digest.match import rank_papers
+from digest.models import Delivery, Edition, Paper
+from subscriptions.models import Subscriber
+from tests.conftest import DAY, wait_until
+from tests.factories import EDITION_DATE, load_day, make_subscriber
+
+pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
+
+TOPICS = ["reinforcement learning", "robot manipulation", "state space models", "multimodal reasoning"]
+
+
+def finished(worker, task_name: str, times: int = 1) -> bool:
+    return len(re.findall(rf"Task {re.escape(task_name)}\[[^\]]+\] succeeded", worker.log())) >= times
+
+
+def test_a_whole_day_reaches_each_active_subscriber_once(celery_worker, smtp):
+    readers = [make_subscriber(f"reader{n}@example.com", topic) for n, topic in enumerate(TOPICS)]
+    make_subscriber("pending@example.com", "reinforcement learning", status=Subscriber.Status.PENDING)
+    make_subscriber("gone@example.com", "reinforcement learning", status=Subscriber.Status.UNSUBSCRIBED)
+
+    tasks.ingest_papers.apply_async([DAY], queue=celery_worker.queue)
+    wait_until(lambda: finished(celery_worker, "digest.tasks.ingest_papers"), 60, "ingest")
+    edition = Edition.objects.get(date=EDITION_DATE)
+    assert edition.source_report["hf"] == {"papers": 98}
+    assert edition.source_report["arxiv:cs.CL"]["papers"] > 0
+    assert Paper.objects.count() == 98
+    assert Paper.objects.filter(sources=["arxiv", "hf"]).exists()  # one row for a paper both listed
+
+    tasks.send_edition_now.apply_async([DAY], queue=celery_worker.queue)
+    wait_until(lambda: len(smtp.messages) == len(readers), 60, "one email per active subscriber")
+
+    papers = list(Paper.objects.filter(edition_date=EDITION_DATE))
+    for reader, topic in zip(readers, TOPICS):
+        (message,) = smtp.to(reader.email)
+        expected = rank_papers(papers, [topic], reader.max_papers, threshold=0.4)
+        text = message.get_body(preferencelist=("plain",)).get_content()
+        html = message.get_body(preferencelist=("html",)).get_content()
+        for n, match in enumerate(expected, 1):
+            assert f"{n}. {match.paper.title}" in text
+        assert expected[0].paper.arxiv_url in html
+        assert [p.get_content_type() for p in message.iter_parts()] == ["text/plain", "text/html"]
+        assert message["List-Unsubscribe"].strip() == f"<{reader.unsubscribe_url}>"
+        assert message["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+        assert message["Message-ID"] == Delivery.objects.get(subscriber=reader).message_id
+
+    tasks.send_edition_now.apply_async([DAY], queue=celery_worker.queue)
+    wait_until(lambda: finished(celery_worker, "digest.tasks.send_edition_now", 2), 60, "the second run")
+    assert len(smtp.messages) == len(readers)
+    assert not smtp.to("pending@example.com") and not smtp.to("gone@example.com")
+
+
+def pool_child(pid: int) -> int:
+    children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+    assert children, "the worker has no pool process"
+    return int(children[0])
+
+
+def test_a_worker_killed_mid_batch_loses_nothing_and_sends_nothing_twice(celery_worker, smtp):
+    load_day()
+    readers = [make_subscriber(f"reader{n}@example.com", "reinforcement learning") for n in range(6)]
+    plan_day(EDITION_DATE, respect_send_hour=False)
+    (ids,) = list(sendable_batches(EDITION_DATE))
+    smtp.delay = 0.7  # a slow server, so the kill lands mid-batch
+
+    tasks.send_batch.apply_async([ids], queue=celery_worker.queue)
+    wait_until(lambda: len(smtp.messages) >= 2, 60, "two messages out")
+    os.kill(pool_child(celery_worker.process.pid), signal.SIGKILL)
+
+    # task_reject_on_worker_lost hands the batch back; a new pool process finishes it.
+    wait_until(lambda: finished(celery_worker, "digest.tasks.send_batch"), 90, "the redelivered batch")
+    received = [m["To"] for m in smtp.messages]
+    assert len(received) == len(set(received)), f"someone got two emails: {received}"
+    statuses = sorted(Delivery.objects.values_list("status", flat=True))
+    # At most the one message in flight at the kill is left for staff to check, never resent.
+    assert statuses.count(Delivery.Status.SENT) >= len(readers) - 1
+    assert set(statuses) <= {Delivery.Status.SENT, Delivery.Status.SENDING}
+    assert "WorkerLostError" in celery_worker.log()
+    assert not Delivery.objects.sendable().exists()

@@ -1,0 +1,209 @@
+"""Planning and sending one edition over a real SMTP server (aiosmtpd)."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+import time_machine
+from django.core.management import call_command
+
+from digest.day import plan_day
+from digest.deliver import send_batch, sendable_batches
+from digest.models import Delivery
+from subscriptions.models import Subscriber
+from tests.factories import EDITION_DATE, load_day, make_subscriber
+
+pytestmark = pytest.mark.django_db
+
+UTC = dt.UTC
+
+
+def send_edition(now: dt.datetime | None = None, respect_send_hour: bool = False) -> None:
+    plan_day(EDITION_DATE, now=now, respect_send_hour=respect_send_hour)
+    for ids in sendable_batches(EDITION_DATE):
+        send_batch(ids)
+
+
+def test_every_active_subscriber_gets_one_email_and_a_rerun_sends_none(smtp):
+    load_day()
+    active = [make_subscriber(f"reader{n}@example.com", "reinforcement learning") for n in range(5)]
+    make_subscriber("pending@example.com", "reinforcement learning", status=Subscriber.Status.PENDING)
+    make_subscriber("gone@example.com", "reinforcement learning", status=Subscriber.Status.UNSUBSCRIBED)
+    make_subscriber("paused@example.com", "reinforcement learning", status=Subscriber.Status.PAUSED)
+
+    send_edition()
+    send_edition()
+
+    assert sorted(m["To"] for m in smtp.messages) == sorted(s.email for s in active)
+    for message in smtp.messages:
+        delivery = Delivery.objects.get(subscriber__email=message["To"])
+        assert delivery.status == Delivery.Status.SENT and delivery.sent_at is not None
+        assert message["Message-ID"] == delivery.message_id
+        assert message["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+        text = message.get_body(preferencelist=("plain",)).get_content()
+        for item in delivery.items.select_related("paper"):
+            assert item.paper.title in text
+            assert item.why in text
+
+
+def test_the_send_digests_command_sends_the_edition_and_is_idempotent(smtp, capsys):
+    load_day()
+    make_subscriber("ada@example.com", "robot manipulation")
+
+    call_command("send_digests", "--date", "2025-09-03")
+    call_command("send_digests", "--date", "2025-09-03")
+
+    out = capsys.readouterr().out
+    assert "1 planned, 1 sent, 0 failed" in out
+    assert "0 planned, 0 sent, 0 failed" in out
+    assert [m["To"] for m in smtp.messages] == ["ada@example.com"]
+
+
+def test_dry_run_shows_who_gets_what_and_sends_nothing(smtp, capsys):
+    load_day()
+    make_subscriber("ada@example.com", "robot manipulation")
+
+    call_command("send_digests", "--date", "2025-09-03", "--dry-run")
+
+    out = capsys.readouterr().out
+    assert "1 emails would be sent" in out and "ada@example.com" in out
+    assert "You Only Teach Once" in out
+    assert smtp.messages == [] and not Delivery.objects.exists()
+
+
+def test_unsubscribing_after_planning_stops_the_email(smtp):
+    load_day()
+    ada = make_subscriber("ada@example.com", "reinforcement learning")
+    plan_day(EDITION_DATE, respect_send_hour=False)
+    ada.unsubscribe()
+
+    for ids in sendable_batches(EDITION_DATE):
+        send_batch(ids)
+
+    assert smtp.messages == []
+    assert Delivery.objects.get(subscriber=ada).status == Delivery.Status.SKIPPED
+
+
+def test_a_dropped_connection_fails_one_message_and_the_batch_goes_on(smtp, settings):
+    settings.PAPERBOY_MAX_ATTEMPTS = 2
+    load_day()
+    readers = [make_subscriber(f"reader{n}@example.com", "reinforcement learning") for n in range(4)]
+    smtp.drop_next = 1
+
+    send_edition()
+
+    failed = Delivery.objects.get(status=Delivery.Status.FAILED)
+    assert failed.attempts == 1 and "SMTP" in failed.last_error
+    assert len(smtp.messages) == 3  # the other three went out over a new connection
+    assert failed.subscriber.email not in [m["To"] for m in smtp.messages]
+
+    send_edition()  # the next run retries only the failed one
+
+    assert sorted(m["To"] for m in smtp.messages) == sorted(r.email for r in readers)
+    assert Delivery.objects.filter(status=Delivery.Status.SENT).count() == 4
+
+
+def test_a_delivery_that_keeps_failing_is_given_up_after_the_last_attempt(smtp, settings):
+    settings.PAPERBOY_MAX_ATTEMPTS = 2
+    load_day()
+    make_subscriber("ada@example.com", "reinforcement learning")
+    smtp.drop_next = 5
+
+    send_edition()
+    send_edition()
+    send_edition()
+
+    delivery = Delivery.objects.get()
+    assert (delivery.status, delivery.attempts) == (Delivery.Status.GAVE_UP, 2)
+    assert smtp.messages == []
+
+
+def test_an_unreachable_smtp_server_loses_nothing(smtp, settings):
+    load_day()
+    make_subscriber("ada@example.com", "reinforcement learning")
+    real_port, settings.EMAIL_PORT = settings.EMAIL_PORT, 1  # nothing listens there
+
+    send_edition()
+    assert Delivery.objects.get().status == Delivery.Status.FAILED
+    assert "ConnectionRefusedError" in Delivery.objects.get().last_error
+
+    settings.EMAIL_PORT = real_port
+    send_edition()
+    assert [m["To"] for m in smtp.messages] == ["ada@example.com"]
+
+
+def test_a_row_left_sending_by_a_crash_is_not_resent(smtp):
+    load_day()
+    make_subscriber("ada@example.com", "reinforcement learning")
+    plan_day(EDITION_DATE, respect_send_hour=False)
+    Delivery.objects.update(status=Delivery.Status.SENDING, attempts=1)  # the worker died mid-send
+
+    send_edition()
+
+    assert smtp.messages == []
+    assert Delivery.objects.get().status == Delivery.Status.SENDING
+
+
+def test_a_redelivered_batch_sends_each_message_once(smtp):
+    load_day()
+    for n in range(3):
+        make_subscriber(f"reader{n}@example.com", "reinforcement learning")
+    plan_day(EDITION_DATE, respect_send_hour=False)
+    (ids,) = list(sendable_batches(EDITION_DATE))
+
+    send_batch(ids)
+    send_batch(ids)  # as Celery would after a lost acknowledgement
+
+    assert len(smtp.messages) == 3
+
+
+def test_no_email_goes_out_empty(smtp):
+    load_day(items=[])
+    make_subscriber("trending@example.com")
+    load_day(date=EDITION_DATE - dt.timedelta(days=1))  # yesterday's papers are not today's
+    make_subscriber("picky@example.com", "zebra husbandry")
+
+    send_edition()
+
+    assert smtp.messages == [] and not Delivery.objects.exists()
+
+
+def test_a_topic_with_no_match_today_gets_no_email(smtp):
+    load_day()
+    make_subscriber("picky@example.com", "zebra husbandry")
+    make_subscriber("ada@example.com", "reinforcement learning")
+
+    send_edition()
+
+    assert [m["To"] for m in smtp.messages] == ["ada@example.com"]
+
+
+def test_weekly_subscribers_get_the_week_on_their_weekday_only(smtp):
+    load_day()  # 3 Sep 2025 is a Wednesday
+    make_subscriber("wed@example.com", frequency="weekly", weekly_day=Subscriber.Weekday.WEDNESDAY)
+    make_subscriber("mon@example.com", frequency="weekly", weekly_day=Subscriber.Weekday.MONDAY)
+
+    send_edition()
+
+    assert [m["To"] for m in smtp.messages] == ["wed@example.com"]
+
+
+@pytest.mark.parametrize(
+    ("zone", "not_yet", "due"),
+    [
+        ("Europe/Paris", "2025-09-03 05:50", "2025-09-03 06:15"),  # 08:00 in Paris is 06:00 UTC
+        ("America/New_York", "2025-09-03 11:50", "2025-09-03 12:15"),  # 08:00 EDT is 12:00 UTC
+        ("Asia/Tokyo", "2025-09-03 22:50", "2025-09-03 23:15"),  # 08:00 of 4 Sep in Tokyo
+    ],
+)
+def test_the_hourly_run_waits_for_each_subscribers_local_send_hour(smtp, zone, not_yet, due):
+    with time_machine.travel(dt.datetime(2025, 9, 3, 5, 0, tzinfo=UTC), tick=False):
+        load_day()  # the edition arrives at 05:00 UTC
+    make_subscriber("ada@example.com", "reinforcement learning", timezone=zone, send_hour=8)
+
+    send_edition(now=dt.datetime.fromisoformat(not_yet).replace(tzinfo=UTC), respect_send_hour=True)
+    assert smtp.messages == []
+
+    send_edition(now=dt.datetime.fromisoformat(due).replace(tzinfo=UTC), respect_send_hour=True)
+    assert [m["To"] for m in smtp.messages] == ["ada@example.com"]

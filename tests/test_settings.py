@@ -1,0 +1,60 @@
+"""Settings come from the environment; bad values stop start-up with a clear message."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+PROJECT = Path(__file__).parent.parent
+PRODUCTION = {
+    "DJANGO_DEBUG": "false",
+    "DJANGO_SECRET_KEY": "x7#k2!pq9w-production-like-secret-key-with-enough-length-and-variety-42",
+    "SITE_URL": "https://paperboy.example.org",
+    "DATABASE_URL": "postgres://paperboy@127.0.0.1:5432/paperboy",
+    "REDIS_URL": "redis://127.0.0.1:6379/0",
+}
+
+
+def manage(*args: str, **env: str) -> subprocess.CompletedProcess:
+    clean = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "REDIS_URL", "DJANGO_DEBUG"}}
+    return subprocess.run(
+        [sys.executable, "manage.py", *args], cwd=PROJECT, env={**clean, **env}, capture_output=True, text=True
+    )
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("DJANGO_DEBUG", "maybe"),
+        ("EMAIL_PORT", "twenty-five"),
+        ("DATABASE_URL", "notadatabase://x"),
+        ("SITE_URL", "paperboy.example.org"),
+        ("REDIS_URL", "http://127.0.0.1:6379"),
+        ("PAPERBOY_MATCH_THRESHOLD", "high"),
+        ("PAPERBOY_DEFAULT_TIMEZONE", "Mars/Olympus"),
+    ],
+)
+def test_a_malformed_variable_is_named_in_a_clear_error(name, value):
+    result = manage("check", **{name: value})
+    assert result.returncode != 0
+    assert "ImproperlyConfigured" in result.stderr and name in result.stderr
+
+
+def test_production_refuses_to_start_without_a_secret_key():
+    result = manage("check", **{**PRODUCTION, "DJANGO_SECRET_KEY": ""})
+    assert result.returncode != 0 and "DJANGO_SECRET_KEY must be set" in result.stderr
+
+
+def test_check_deploy_is_clean_with_production_values():
+    result = manage("check", "--deploy", "--fail-level", "WARNING", **PRODUCTION)
+    assert result.returncode == 0, result.stderr
+    assert "System check identified no issues" in result.stdout
+
+
+def test_defaults_work_on_a_fresh_checkout():
+    result = manage("check")
+    assert result.returncode == 0, result.stderr
