@@ -10,7 +10,6 @@ from __future__ import annotations
 import os
 from pathlib import Path
 from urllib.parse import urlsplit
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import dj_database_url
 from celery.schedules import crontab
@@ -198,11 +197,6 @@ PAPERBOY_BATCH_SIZE = env_int("PAPERBOY_BATCH_SIZE", 100)
 PAPERBOY_MAX_ATTEMPTS = env_int("PAPERBOY_MAX_ATTEMPTS", 3)
 PAPERBOY_INGEST_HOUR_UTC = env_int("PAPERBOY_INGEST_HOUR_UTC", 5)
 PAPERBOY_LIST_ID = env_str("PAPERBOY_LIST_ID", f"Paperboy daily digest <digest.{SITE_DOMAIN}>")
-PAPERBOY_DEFAULT_TIMEZONE = env_str("PAPERBOY_DEFAULT_TIMEZONE", "UTC")
-try:
-    ZoneInfo(PAPERBOY_DEFAULT_TIMEZONE)
-except (ZoneInfoNotFoundError, ValueError):
-    raise ImproperlyConfigured(f"PAPERBOY_DEFAULT_TIMEZONE is not a known time zone: {PAPERBOY_DEFAULT_TIMEZONE!r}")
 if not 0 <= PAPERBOY_INGEST_HOUR_UTC <= 23:
     raise ImproperlyConfigured("PAPERBOY_INGEST_HOUR_UTC must be between 0 and 23")
 

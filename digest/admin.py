@@ -21,9 +21,13 @@ class EditionAdmin(admin.ModelAdmin):
     actions = ["send_now"]
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Edition]:
-        return super().get_queryset(request).annotate(
-            sent=delivery_count(status=Delivery.Status.SENT),
-            unsent=delivery_count(status__in=[s for s in Delivery.Status.values if s != Delivery.Status.SENT]),
+        return (
+            super()
+            .get_queryset(request)
+            .annotate(
+                sent=delivery_count(status=Delivery.Status.SENT),
+                unsent=delivery_count(status__in=[s for s in Delivery.Status.values if s != Delivery.Status.SENT]),
+            )
         )
 
     @admin.display(description="Sources")

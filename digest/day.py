@@ -44,6 +44,9 @@ def plan_day(
     result = plan_edition(edition, now, respect_send_hour, dry_run)
     log.info(
         "Planned %s: %d new deliveries, %d not due yet, %d with nothing matched",
-        edition.date, result.planned, result.not_due, result.nothing_matched,
+        edition.date,
+        result.planned,
+        result.not_due,
+        result.nothing_matched,
     )
     return edition, result

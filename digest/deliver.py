@@ -69,9 +69,7 @@ def plan_edition(
     since the edition arrived; without it (an operator's manual run) everyone taking it is.
     """
     result = PlanResult()
-    indexes = {
-        frequency: PaperIndex(papers_for(edition.date, frequency)) for frequency in Subscriber.Frequency.values
-    }
+    indexes = {frequency: PaperIndex(papers_for(edition.date, frequency)) for frequency in Subscriber.Frequency.values}
     if not indexes[Subscriber.Frequency.DAILY].papers:
         log.error("Edition %s has no papers; no digests planned (no email goes out empty)", edition.date)
         return result
@@ -132,7 +130,7 @@ def save_plans(
                 matched_interest=match.interest,
                 why=match.why[:300],
             )
-            for delivery, (_, matches) in zip(deliveries, planned)
+            for delivery, (_, matches) in zip(deliveries, planned, strict=True)
             if delivery.message_id in saved
             for position, match in enumerate(matches)
         ]
@@ -173,7 +171,9 @@ def send_batch(delivery_ids: Sequence[int]) -> SendResult:
             setattr(result, outcome, getattr(result, outcome) + 1)
     finally:
         connection.close()
-    log.info("Batch of %d: %d sent, %d failed, %d skipped", len(delivery_ids), result.sent, result.failed, result.skipped)
+    log.info(
+        "Batch of %d: %d sent, %d failed, %d skipped", len(delivery_ids), result.sent, result.failed, result.skipped
+    )
     return result
 
 

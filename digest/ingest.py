@@ -22,7 +22,16 @@ from digest.sources import PaperRecord, SourceError
 
 log = logging.getLogger(__name__)
 
-FILLED_IF_EMPTY = ("abstract", "authors", "github_url", "project_url", "thumbnail_url", "ai_summary", "ai_keywords", "published_at")
+FILLED_IF_EMPTY = (
+    "abstract",
+    "authors",
+    "github_url",
+    "project_url",
+    "thumbnail_url",
+    "ai_summary",
+    "ai_keywords",
+    "published_at",
+)
 LATEST_WINS = ("upvotes", "comments", "github_stars")
 
 
@@ -33,7 +42,9 @@ class IngestResult:
     unchanged: int = 0
 
     def __add__(self, other: IngestResult) -> IngestResult:
-        return IngestResult(self.created + other.created, self.updated + other.updated, self.unchanged + other.unchanged)
+        return IngestResult(
+            self.created + other.created, self.updated + other.updated, self.unchanged + other.unchanged
+        )
 
     def __str__(self) -> str:
         return f"{self.created} new, {self.updated} updated, {self.unchanged} unchanged"

@@ -22,7 +22,9 @@ log = logging.getLogger(__name__)
 
 HF_PAGE_LIMIT = 100  # the API rejects a larger limit
 ARXIV_ANNOUNCE_TYPES_WANTED = {"new", "cross"}
-ARXIV_ID = re.compile(r"(?:arxiv\.org/abs/|oai:arXiv\.org:|^)([a-z\-]+(?:\.[A-Z]{2})?/\d{7}|\d{4}\.\d{4,5})(?:v\d+)?", re.I)
+ARXIV_ID = re.compile(
+    r"(?:arxiv\.org/abs/|oai:arXiv\.org:|^)([a-z\-]+(?:\.[A-Z]{2})?/\d{7}|\d{4}\.\d{4,5})(?:v\d+)?", re.I
+)
 USER_AGENT = "Paperboy/1.0 (daily research digest)"
 
 
@@ -160,7 +162,9 @@ def parse_arxiv_feed(content: bytes | str) -> list[PaperRecord]:
     if feed.bozo and not feed.entries:
         raise SourceError(f"feed does not parse: {feed.get('bozo_exception')}")
     if feed.bozo:
-        log.warning("arXiv feed is not well-formed (%s); using the %d entries read", feed.bozo_exception, len(feed.entries))
+        log.warning(
+            "arXiv feed is not well-formed (%s); using the %d entries read", feed.bozo_exception, len(feed.entries)
+        )
     if not feed.get("version") and not feed.entries:
         raise SourceError("not an RSS or Atom feed")
     return [record for record in map(parse_arxiv_entry, feed.entries) if record is not None]

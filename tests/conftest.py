@@ -81,7 +81,7 @@ def feed_server(settings) -> Iterator[FeedServer]:
         def log_message(self, *args) -> None:
             pass
 
-        def do_GET(self) -> None:  # noqa: N802
+        def do_GET(self) -> None:
             parts = urlsplit(self.path)
             state.requests.append(self.path)
             if parts.path in state.slow_paths:
@@ -188,11 +188,27 @@ class Worker:
     log_path: Path | None = None
 
     def start(self) -> None:
-        log = open(self.log_path, "ab")  # noqa: SIM115 (closed with the process)
+        log = open(self.log_path, "ab")
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "celery", "-A", "config", "worker", "--pool=prefork", "--concurrency=1",
-             "-Q", self.queue, "--without-gossip", "--without-mingle", "--loglevel=INFO"],
-            cwd=PROJECT, env=self.env, stdout=log, stderr=subprocess.STDOUT,
+            [
+                sys.executable,
+                "-m",
+                "celery",
+                "-A",
+                "config",
+                "worker",
+                "--pool=prefork",
+                "--concurrency=1",
+                "-Q",
+                self.queue,
+                "--without-gossip",
+                "--without-mingle",
+                "--loglevel=INFO",
+            ],
+            cwd=PROJECT,
+            env=self.env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
         )
         wait_until(lambda: b"ready." in self.log_path.read_bytes(), 60, "the Celery worker to be ready")
 

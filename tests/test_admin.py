@@ -88,9 +88,7 @@ def test_staff_can_requeue_a_delivery_stuck_in_sending(staff_client, smtp):
     Delivery.objects.update(status=Delivery.Status.SENDING, attempts=1)
     delivery = Delivery.objects.get()
 
-    staff_client.post(
-        "/admin/digest/delivery/", {"action": "mark_for_retry", "_selected_action": [delivery.pk]}
-    )
+    staff_client.post("/admin/digest/delivery/", {"action": "mark_for_retry", "_selected_action": [delivery.pk]})
     for ids in sendable_batches(EDITION_DATE):
         send_batch(ids)
 

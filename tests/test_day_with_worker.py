@@ -45,7 +45,7 @@ def test_a_whole_day_reaches_each_active_subscriber_once(celery_worker, smtp):
     wait_until(lambda: len(smtp.messages) == len(readers), 60, "one email per active subscriber")
 
     papers = list(Paper.objects.filter(edition_date=EDITION_DATE))
-    for reader, topic in zip(readers, TOPICS):
+    for reader, topic in zip(readers, TOPICS, strict=True):
         (message,) = smtp.to(reader.email)
         expected = rank_papers(papers, [topic], reader.max_papers, threshold=0.4)
         text = message.get_body(preferencelist=("plain",)).get_content()

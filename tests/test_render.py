@@ -7,8 +7,8 @@ import re
 import pytest
 from django.core import mail
 
-from digest.deliver import send_batch, sendable_batches
 from digest.day import plan_day
+from digest.deliver import send_batch, sendable_batches
 from digest.models import Delivery, Paper
 from digest.render import DigestItem, EditionRenderer
 from tests.factories import EDITION_DATE, load_day, make_subscriber
@@ -28,7 +28,7 @@ def send_edition() -> None:
 
 
 def html_of(message) -> str:
-    (html, mimetype), = message.alternatives
+    ((html, mimetype),) = message.alternatives
     assert mimetype == "text/html"
     return html
 

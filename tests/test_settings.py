@@ -35,7 +35,7 @@ def manage(*args: str, **env: str) -> subprocess.CompletedProcess:
         ("SITE_URL", "paperboy.example.org"),
         ("REDIS_URL", "http://127.0.0.1:6379"),
         ("PAPERBOY_MATCH_THRESHOLD", "high"),
-        ("PAPERBOY_DEFAULT_TIMEZONE", "Mars/Olympus"),
+        ("PAPERBOY_INGEST_HOUR_UTC", "25"),
     ],
 )
 def test_a_malformed_variable_is_named_in_a_clear_error(name, value):

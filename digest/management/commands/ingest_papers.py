@@ -46,7 +46,9 @@ class Command(BaseCommand):
         result = ingest_day(day, [source] if source else ["hf", "arxiv"])
         self.stdout.write(f"{day}: {result}")
         if result.created + result.updated + result.unchanged == 0 and options["sample_if_offline"]:
-            self.stdout.write(self.style.WARNING(f"No source could be reached: loading the bundled sample day ({SAMPLE_DAY.name})."))
+            self.stdout.write(
+                self.style.WARNING(f"No source could be reached: loading the bundled sample day ({SAMPLE_DAY.name}).")
+            )
             self.load_file(SAMPLE_DAY, day)
 
     def load_file(self, path: Path, day: dt.date) -> None:

@@ -35,6 +35,8 @@ class Command(BaseCommand):
             self.stdout.write(json.dumps(rows, indent=2, ensure_ascii=False))
             return
         for n, match in enumerate(matches, 1):
-            self.stdout.write(f"{n:2}. {match.score:.3f}  {match.paper.arxiv_id}  {match.paper.title}\n      {match.why}")
+            self.stdout.write(
+                f"{n:2}. {match.score:.3f}  {match.paper.arxiv_id}  {match.paper.title}\n      {match.why}"
+            )
         if not matches:
             self.stdout.write("No paper scored above the threshold.")

@@ -43,4 +43,6 @@ class Command(BaseCommand):
         for email, matches in plan.previews:
             self.stdout.write(f"\n{email}:")
             for match in matches:
-                self.stdout.write(f"  {match.score:.2f}  {match.paper.arxiv_id}  {match.paper.title[:80]}  [{match.why}]")
+                self.stdout.write(
+                    f"  {match.score:.2f}  {match.paper.arxiv_id}  {match.paper.title[:80]}  [{match.why}]"
+                )
