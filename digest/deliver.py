@@ -71,8 +71,9 @@ def plan_edition(
     result = PlanResult()
     indexes = {frequency: PaperIndex(papers_for(edition.date, frequency)) for frequency in Subscriber.Frequency.values}
     if not indexes[Subscriber.Frequency.DAILY].papers:
-        log.error("Edition %s has no papers; no digests planned (no email goes out empty)", edition.date)
-        return result
+        # Ranking an empty index matches nothing, so no email goes out empty; weekly
+        # subscribers may still have the rest of their week.
+        log.error("Edition %s has no papers: no daily digests today", edition.date)
     topics = Prefetch("interests", queryset=Interest.objects.filter(kind=Interest.Kind.TOPIC), to_attr="topics")
     subscribers = (
         Subscriber.objects.taking_edition(edition.date)

@@ -207,3 +207,14 @@ def test_the_hourly_run_waits_for_each_subscribers_local_send_hour(smtp, zone, n
 
     send_edition(now=dt.datetime.fromisoformat(due).replace(tzinfo=UTC), respect_send_hour=True)
     assert [m["To"] for m in smtp.messages] == ["ada@example.com"]
+
+
+def test_weekly_subscribers_still_get_their_week_when_today_is_empty(smtp):
+    load_day(date=EDITION_DATE - dt.timedelta(days=2))
+    load_day(items=[])  # nothing listed on the Wednesday itself
+    make_subscriber("daily@example.com")
+    make_subscriber("wed@example.com", "reinforcement learning", frequency="weekly", weekly_day=2)
+
+    send_edition()
+
+    assert [m["To"] for m in smtp.messages] == ["wed@example.com"]

@@ -139,3 +139,17 @@ def test_an_edition_is_inlined_once_and_reused_for_every_recipient(monkeypatch):
         message = renderer.message(subscriber, [DigestItem(p, f"why {n}") for p in papers], f"<{n}@x>")
         assert f"why {n}" in html_of(message)
     assert len(calls) == 1
+
+
+def test_the_email_templates_use_no_undefined_variable(settings):
+    settings.TEMPLATES = [
+        {**settings.TEMPLATES[0], "OPTIONS": {**settings.TEMPLATES[0]["OPTIONS"], "string_if_invalid": "UNDEFINED[%s]"}}
+    ]
+    load_day()
+    make_subscriber("ada@example.com", "reinforcement learning")
+    make_subscriber("bob@example.com")
+    send_edition()
+
+    assert len(mail.outbox) == 2
+    for message in mail.outbox:
+        assert "UNDEFINED" not in message.subject + message.body + html_of(message)

@@ -1,0 +1,53 @@
+"""The Celery side: the beat schedule and the hourly task, run in-process."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+import time_machine
+from django.conf import settings
+from django.core import mail
+
+from config.celery import app
+from digest import tasks
+from tests.factories import load_day, make_subscriber
+
+
+@pytest.fixture
+def eager_celery():
+    # Run queued tasks inline: this file tests what the tasks do, test_day_with_worker.py
+    # tests them on a real worker and broker.
+    app.conf.task_always_eager = True
+    yield
+    app.conf.task_always_eager = False
+
+
+def test_the_beat_schedule_names_registered_tasks_ingest_daily_then_hourly_sends():
+    schedule = settings.CELERY_BEAT_SCHEDULE
+    assert {entry["task"] for entry in schedule.values()} <= set(app.tasks)
+    ingest = schedule["ingest-todays-papers"]["schedule"]
+    send = schedule["send-due-digests"]["schedule"]
+    assert ingest.hour == {settings.PAPERBOY_INGEST_HOUR_UTC} and ingest.minute == {0}
+    assert len(send.hour) == 24 and send.minute == {15}
+
+
+@pytest.mark.django_db
+def test_the_hourly_task_sends_to_subscribers_whose_hour_has_come(
+    eager_celery, settings, django_capture_on_commit_callbacks
+):
+    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+    with time_machine.travel(dt.datetime(2025, 9, 3, 5, 0, tzinfo=dt.UTC)):
+        load_day()
+    make_subscriber("paris@example.com", "reinforcement learning", timezone="Europe/Paris", send_hour=8)
+    make_subscriber("tokyo@example.com", "reinforcement learning", timezone="Asia/Tokyo", send_hour=8)
+
+    with time_machine.travel(dt.datetime(2025, 9, 3, 6, 15, tzinfo=dt.UTC)):
+        with django_capture_on_commit_callbacks(execute=True):
+            tasks.send_due_digests.delay()
+    assert [m.to for m in mail.outbox] == [["paris@example.com"]]
+
+    with time_machine.travel(dt.datetime(2025, 9, 3, 23, 15, tzinfo=dt.UTC)):
+        with django_capture_on_commit_callbacks(execute=True):
+            tasks.send_due_digests.delay()
+    assert [m.to for m in mail.outbox] == [["paris@example.com"], ["tokyo@example.com"]]
