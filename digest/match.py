@@ -34,7 +34,7 @@ class PaperLike(Protocol):
     title: str
     abstract: str
     ai_keywords: list[str]
-    upvotes: int
+    upvotes: int | None
 
 
 @dataclass(frozen=True)
@@ -47,7 +47,7 @@ class Match:
     @property
     def why(self) -> str:
         if not self.interest:
-            return f"Trending today: {self.paper.upvotes} upvotes"
+            return f"Trending today: {self.paper.upvotes or 0} upvotes"
         return f"Matches your topic \u201c{self.interest}\u201d ({', '.join(self.terms)})"
 
 
@@ -111,10 +111,10 @@ class PaperIndex:
             for doc, (score, words) in self.score_topic(topic).items():
                 if score >= threshold and (doc not in best or score > best[doc].score):
                     best[doc] = Match(self.papers[doc], round(score, 4), topic, words)
-        return sorted(best.values(), key=lambda m: (-m.score, -m.paper.upvotes, m.paper.title))[:limit]
+        return sorted(best.values(), key=lambda m: (-m.score, -(m.paper.upvotes or 0), m.paper.title))[:limit]
 
     def trending(self, limit: int) -> list[Match]:
-        top = sorted(self.papers, key=lambda p: (-p.upvotes, p.title))[:limit]
+        top = sorted(self.papers, key=lambda p: (-(p.upvotes or 0), p.title))[:limit]
         return [Match(paper, 0.0) for paper in top]
 
 

@@ -11,6 +11,7 @@ import json
 import logging
 import re
 import time
+import xml.sax
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 
@@ -159,12 +160,13 @@ def parse_arxiv_feed(content: bytes | str) -> list[PaperRecord]:
     An empty feed (weekends, holidays) is an empty list; a feed that does not parse is a SourceError.
     """
     feed = feedparser.parse(content)
-    if feed.bozo and not feed.entries:
+    # feedparser's lenient parser salvages entries from broken XML; half a feed would pass
+    # for a quiet day, so broken XML is an error. Milder complaints (encoding) are tolerated.
+    broken_xml = isinstance(feed.get("bozo_exception"), xml.sax.SAXParseException)
+    if feed.bozo and (broken_xml or not feed.entries):
         raise SourceError(f"feed does not parse: {feed.get('bozo_exception')}")
     if feed.bozo:
-        log.warning(
-            "arXiv feed is not well-formed (%s); using the %d entries read", feed.bozo_exception, len(feed.entries)
-        )
+        log.warning("arXiv feed: %s; using the %d entries read", feed.bozo_exception, len(feed.entries))
     if not feed.get("version") and not feed.entries:
         raise SourceError("not an RSS or Atom feed")
     return [record for record in map(parse_arxiv_entry, feed.entries) if record is not None]

@@ -18,18 +18,6 @@ from tests.conftest import DAY, FIXTURES, PROJECT
 EDITION = dt.date.fromisoformat(DAY)
 HF_DAY = FIXTURES / f"hf-{DAY}-p0.json"
 ATOM_FEED = FIXTURES / "arxiv-cs.CL.atom"
-MALFORMED_FEED_BUG = (
-    "parse_arxiv_feed accepts a truncated feed when feedparser's loose parser recovers an entry, "
-    "so ingest_papers --file arxiv-malformed.atom stores a half-read paper instead of failing"
-)
-CLI_DATE_BUG = (
-    "iso_date raises CommandError inside argparse's type conversion; run_from_argv parses arguments "
-    "outside its CommandError handler, so the command line shows a traceback instead of the message"
-)
-NULL_UPVOTES_BUG = (
-    "PaperIndex.rank sorts on -m.paper.upvotes; parse_hf_items gives upvotes=None for a null count, "
-    "so rank_papers --papers on such a file dies with TypeError"
-)
 
 
 def run(command: str, *args: str) -> str:
@@ -113,7 +101,6 @@ def test_ingest_papers_of_a_broken_json_file_fails_clearly_and_stores_nothing(tm
 
 
 @pytest.mark.django_db
-@pytest.mark.xfail(strict=True, reason=MALFORMED_FEED_BUG)
 def test_ingest_papers_of_a_malformed_feed_fails_clearly_and_stores_nothing():
     with pytest.raises(CommandError, match=r"arxiv-malformed\.atom is not a paper list we can read"):
         ingest_file(FIXTURES / "arxiv-malformed.atom")
@@ -140,16 +127,15 @@ def test_ingest_papers_of_a_missing_file_fails_clearly(tmp_path):
 
 @pytest.mark.parametrize("bad_date", ["2025-13-45", "03/09/2025", "yesterday"])
 def test_ingest_papers_rejects_a_bad_date_with_the_expected_format(bad_date):
-    with pytest.raises(CommandError, match=f"--date must look like 2025-09-03, not '{bad_date}'"):
+    with pytest.raises(CommandError, match=f"argument --date: must look like 2025-09-03, not '{bad_date}'"):
         run("ingest_papers", "--date", bad_date, "--file", str(HF_DAY))
 
 
-@pytest.mark.xfail(strict=True, reason=CLI_DATE_BUG)
 def test_ingest_papers_on_the_command_line_rejects_a_bad_date_without_a_traceback():
     result = manage("ingest_papers", "--date", "2025-13-45")
 
     assert result.returncode != 0
-    assert "--date must look like 2025-09-03, not '2025-13-45'" in result.stderr
+    assert "argument --date: must look like 2025-09-03, not '2025-13-45'" in result.stderr
     assert "Traceback" not in result.stderr
 
 
@@ -174,7 +160,7 @@ def test_ingest_papers_loads_the_sample_day_when_no_source_has_papers(feed_serve
     output = run("ingest_papers", "--date", DAY, "--sample-if-offline")
 
     assert f"{DAY}: 0 new, 0 updated, 0 unchanged" in output
-    assert "No source could be reached: loading the bundled sample day (hf-daily-papers.json)." in output
+    assert "No source gave any papers: loading the bundled sample day (hf-daily-papers.json)." in output
     assert f"98 papers read from {SAMPLE_DAY} (hf); 98 new" in output
     assert Paper.objects.filter(edition_date=EDITION).count() == 98
     report = Edition.objects.get(date=EDITION).source_report
@@ -189,7 +175,11 @@ def test_ingest_papers_without_sample_flag_stores_nothing_when_offline(feed_serv
 
     output = run("ingest_papers", "--date", DAY)
 
-    assert output.strip() == f"{DAY}: 0 new, 0 updated, 0 unchanged"
+    lines = output.splitlines()
+    assert lines[0] == f"{DAY}: 0 new, 0 updated, 0 unchanged"
+    assert lines[1].startswith("  arxiv:nope: FAILED: ") and "404" in lines[1]
+    assert lines[2] == "  hf: 0 papers"
+    assert "sample day" not in output
     assert Paper.objects.count() == 0
 
 
@@ -248,7 +238,6 @@ def test_rank_papers_of_a_missing_file_fails_clearly(tmp_path):
         run("rank_papers", "--papers", str(tmp_path / "nope.json"), "--topic", "robots")
 
 
-@pytest.mark.xfail(strict=True, reason=NULL_UPVOTES_BUG)
 def test_rank_papers_copes_with_papers_whose_upvotes_are_null():
     output = run("rank_papers", "--papers", str(FIXTURES / "hf-optional-fields.json"), "--topic", "language models")
 

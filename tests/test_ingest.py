@@ -16,10 +16,6 @@ from tests.conftest import DAY, fixture_bytes, hf_day_items
 pytestmark = pytest.mark.django_db
 
 EDITION = dt.date.fromisoformat(DAY)
-MALFORMED_FEED_BUG = (
-    "parse_arxiv_feed accepts a truncated feed when feedparser's loose parser recovers an entry, "
-    "so cs.AI is reported as {'papers': 1} instead of an error"
-)
 
 
 def hf_records():
@@ -203,7 +199,6 @@ def arxiv_category_is_malformed(feed_server, settings) -> None:
             "arxiv:cs.AI",
             {"hf": 98, "arxiv:cs.CL": 55},
             "does not parse",
-            marks=pytest.mark.xfail(strict=True, reason=MALFORMED_FEED_BUG),
         ),
     ],
     ids=["hf-slow", "arxiv-404", "arxiv-malformed"],

@@ -14,10 +14,6 @@ from digest.sources import SourceError, fetch_arxiv_feeds, fetch_hf_day, parse_a
 from tests.conftest import DAY, fixture_bytes, hf_day_items
 
 EDITION = dt.date.fromisoformat(DAY)
-MALFORMED_FEED_BUG = (
-    "parse_arxiv_feed accepts a truncated feed when feedparser's loose parser recovers an entry "
-    "(bozo with entries only logs a warning), so a broken feed yields a half-read paper instead of a SourceError"
-)
 
 
 def by_id(records: list[sources.PaperRecord]) -> dict[str, sources.PaperRecord]:
@@ -188,7 +184,6 @@ def test_empty_weekend_feed_gives_no_papers():
     assert parse_arxiv_feed(fixture_bytes("arxiv-empty-weekend.atom")) == []
 
 
-@pytest.mark.xfail(strict=True, reason=MALFORMED_FEED_BUG)
 def test_malformed_feed_raises_source_error_saying_it_does_not_parse():
     with pytest.raises(SourceError, match="feed does not parse"):
         parse_arxiv_feed(fixture_bytes("arxiv-malformed.atom"))
@@ -301,7 +296,6 @@ def test_fetch_arxiv_feeds_reports_a_broken_category_and_goes_on_to_the_next(fee
     assert len(results["cs.CV"]) == 24
 
 
-@pytest.mark.xfail(strict=True, reason=MALFORMED_FEED_BUG)
 def test_fetch_arxiv_feeds_reports_a_malformed_category_and_goes_on_to_the_next(feed_server):
     results = dict(fetch_arxiv_feeds(["cs.AI", "cs.CL"]))
 

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import argparse
 import datetime as dt
 from pathlib import Path
 
@@ -8,6 +9,7 @@ from django.utils import timezone
 
 from digest import sources
 from digest.ingest import ingest_day, ingest_records, record_report
+from digest.models import Edition
 
 SAMPLE_DAY = Path(__file__).resolve().parents[2] / "sample_day" / "hf-daily-papers.json"
 
@@ -16,7 +18,8 @@ def iso_date(value: str) -> dt.date:
     try:
         return dt.date.fromisoformat(value)
     except ValueError:
-        raise CommandError(f"--date must look like 2025-09-03, not {value!r}") from None
+        # ArgumentTypeError, not CommandError: argparse runs this before Django's error handling.
+        raise argparse.ArgumentTypeError(f"must look like 2025-09-03, not {value!r}") from None
 
 
 class Command(BaseCommand):
@@ -35,7 +38,8 @@ class Command(BaseCommand):
         parser.add_argument(
             "--sample-if-offline",
             action="store_true",
-            help="if no source can be reached, load the bundled sample day (3 Sep 2025) instead",
+            help="if no source gives any papers (offline, or an empty day), load the bundled sample day "
+            "(98 papers of 3 Sep 2025) as this day instead",
         )
 
     def handle(self, *args, date: dt.date | None, source: str | None, file: Path | None, **options) -> None:
@@ -45,9 +49,12 @@ class Command(BaseCommand):
             return
         result = ingest_day(day, [source] if source else ["hf", "arxiv"])
         self.stdout.write(f"{day}: {result}")
+        for name, report in sorted(Edition.objects.get(date=day).source_report.items()):
+            status = f"{report['papers']} papers" if "papers" in report else f"FAILED: {report['error']}"
+            self.stdout.write(f"  {name}: {status}")
         if result.created + result.updated + result.unchanged == 0 and options["sample_if_offline"]:
             self.stdout.write(
-                self.style.WARNING(f"No source could be reached: loading the bundled sample day ({SAMPLE_DAY.name}).")
+                self.style.WARNING(f"No source gave any papers: loading the bundled sample day ({SAMPLE_DAY.name}).")
             )
             self.load_file(SAMPLE_DAY, day)
 
