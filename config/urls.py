@@ -6,7 +6,7 @@ from digest import views as digest_views
 
 admin.site.site_header = "Paperboy staff"
 admin.site.site_title = "Paperboy staff"
-admin.site.index_title = "Run the daily digest"
+admin.site.index_title = "Editions, deliveries and subscribers"
 
 urlpatterns = [
     path("", digest_views.home, name="home"),

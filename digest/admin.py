@@ -4,6 +4,8 @@ from django.contrib import admin, messages
 from django.db.models import Count, OuterRef, Q, QuerySet, Subquery
 from django.db.models.functions import Coalesce
 from django.http import HttpRequest
+from django.utils.html import format_html_join
+from django.utils.safestring import mark_safe
 
 from digest import tasks
 from digest.models import Delivery, DeliveryItem, Edition, Paper
@@ -32,9 +34,13 @@ class EditionAdmin(admin.ModelAdmin):
 
     @admin.display(description="Sources")
     def source_summary(self, edition: Edition) -> str:
-        return "; ".join(
-            f"{name}: {report['papers']} papers" if "papers" in report else f"{name}: FAILED ({report['error']})"
-            for name, report in sorted(edition.source_report.items())
+        return format_html_join(
+            mark_safe("<br>"),
+            "{}: {}",
+            (
+                (name, f"{report['papers']} papers" if "papers" in report else f"FAILED ({report['error']})")
+                for name, report in sorted(edition.source_report.items())
+            ),
         )
 
     @admin.display(description="Sent", ordering="sent")
@@ -66,10 +72,21 @@ class PaperAdmin(admin.ModelAdmin):
 
 class DeliveryItemInline(admin.TabularInline):
     model = DeliveryItem
-    fields = ["position", "paper", "score", "why"]
+    fields = ["rank", "paper", "rounded_score", "why"]
     readonly_fields = fields
     extra = 0
     can_delete = False
+
+    def has_add_permission(self, request: HttpRequest, obj: Delivery | None = None) -> bool:
+        return False
+
+    @admin.display(description="#")
+    def rank(self, item: DeliveryItem) -> int:
+        return item.position + 1
+
+    @admin.display(description="Score")
+    def rounded_score(self, item: DeliveryItem) -> str:
+        return f"{item.score:.2f}"
 
 
 @admin.register(Delivery)
@@ -78,9 +95,25 @@ class DeliveryAdmin(admin.ModelAdmin):
     list_filter = ["status", "edition_date"]
     list_select_related = ["subscriber"]
     search_fields = ["subscriber__email", "message_id"]
-    readonly_fields = ["subscriber", "edition_date", "message_id", "attempts", "created_at", "sent_at", "last_error"]
+    readonly_fields = [
+        "subscriber",
+        "edition_date",
+        "status",
+        "message_id",
+        "attempts",
+        "created_at",
+        "sent_at",
+        "last_error",
+    ]
     inlines = [DeliveryItemInline]
     actions = ["mark_for_retry"]
+
+    # Deliveries are written by the pipeline; staff read them and requeue with the action.
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Delivery | None = None) -> bool:
+        return False
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Delivery]:
         return super().get_queryset(request).annotate(paper_count=Count("items"))

@@ -48,7 +48,9 @@ class Match:
     def why(self) -> str:
         if not self.interest:
             return f"Trending today: {self.paper.upvotes or 0} upvotes"
-        return f"Matches your topic \u201c{self.interest}\u201d ({', '.join(self.terms)})"
+        if set(self.terms) >= set(query_terms(self.interest).values()):
+            return f"Matches your topic \u201c{self.interest}\u201d"
+        return f"Partly matches your topic \u201c{self.interest}\u201d: {', '.join(self.terms)}"
 
 
 @lru_cache(maxsize=50_000)

@@ -90,7 +90,9 @@ class Delivery(models.Model):
     subscriber = models.ForeignKey(Subscriber, on_delete=models.CASCADE, related_name="deliveries")
     edition_date = models.DateField()
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
-    message_id = models.CharField(max_length=255, unique=True, help_text="Fixed before the first attempt")
+    message_id = models.CharField(
+        max_length=255, unique=True, help_text="The email's Message-ID; the same on every attempt"
+    )
     attempts = models.PositiveSmallIntegerField(default=0)
     last_error = models.TextField(blank=True)
     created_at = models.DateTimeField(default=timezone.now)

@@ -146,8 +146,12 @@ def get(session: requests.Session, url: str, params: dict | None = None) -> requ
         response.raise_for_status()
     except requests.Timeout:
         raise SourceError(f"{url} timed out after {settings.PAPERBOY_SOURCE_TIMEOUT:g}s") from None
+    except requests.HTTPError as error:
+        raise SourceError(f"{url} answered HTTP {error.response.status_code}") from None
+    except requests.ConnectionError:
+        raise SourceError(f"{url} could not be reached") from None
     except requests.RequestException as error:
-        raise SourceError(f"{url} failed: {error}") from None
+        raise SourceError(f"{url} failed: {type(error).__name__}") from None
     return response
 
 

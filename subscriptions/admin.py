@@ -3,13 +3,14 @@ from __future__ import annotations
 from django.contrib import admin, messages
 from django.db.models import Count, QuerySet
 from django.http import HttpRequest
+from django.utils import timezone
 
 from subscriptions.models import Interest, Subscriber
 
 
 class InterestInline(admin.TabularInline):
     model = Interest
-    extra = 3
+    extra = 1
     fields = ["kind", "value"]
 
 
@@ -21,6 +22,12 @@ class SubscriberAdmin(admin.ModelAdmin):
     readonly_fields = ["created_at", "confirmed_at", "unsubscribed_at"]
     inlines = [InterestInline]
     actions = ["unsubscribe"]
+
+    def save_model(self, request: HttpRequest, subscriber: Subscriber, form, change: bool) -> None:
+        # Staff adding someone as active vouch for the address; record when.
+        if subscriber.status == Subscriber.Status.ACTIVE and not subscriber.confirmed_at:
+            subscriber.confirmed_at = timezone.now()
+        super().save_model(request, subscriber, form, change)
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Subscriber]:
         return super().get_queryset(request).annotate(interest_count=Count("interests"))

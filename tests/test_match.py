@@ -139,16 +139,16 @@ def test_stemming_matches_the_same_papers_for_singular_and_plural():
     assert ids(rank("robots")) == ids(rank("robot"))
 
 
-def test_why_names_the_topic_and_the_words_that_matched():
+def test_why_names_the_topic_when_every_word_matched():
     match = by_id(rank("robot manipulation"))["2509.00012"]
 
-    assert match.why == "Matches your topic \u201crobot manipulation\u201d (robot, manipulation)"
+    assert match.why == "Matches your topic \u201crobot manipulation\u201d"
 
 
-def test_why_names_the_word_as_the_reader_typed_it():
+def test_why_names_the_topic_as_the_reader_typed_it():
     match = rank("Robots")[0]
 
-    assert match.why == "Matches your topic \u201cRobots\u201d (robots)"
+    assert match.why == "Matches your topic \u201cRobots\u201d"
 
 
 def test_why_names_only_the_words_a_paper_contains():
@@ -157,6 +157,6 @@ def test_why_names_only_the_words_a_paper_contains():
     thinking = matches["2509.00029"]  # Thinking with Images: "... manipulation ..."
 
     assert "manipulation" not in f"{emac.paper.title} {emac.paper.abstract}".lower()
-    assert emac.why == "Matches your topic \u201crobot manipulation\u201d (robot)"
+    assert emac.why == "Partly matches your topic \u201crobot manipulation\u201d: robot"
     assert "robot" not in f"{thinking.paper.title} {thinking.paper.abstract}".lower()
-    assert thinking.why == "Matches your topic \u201crobot manipulation\u201d (manipulation)"
+    assert thinking.why == "Partly matches your topic \u201crobot manipulation\u201d: manipulation"

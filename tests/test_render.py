@@ -54,7 +54,7 @@ def test_digest_has_subject_text_and_inlined_html_with_unsubscribe_headers():
     first = delivery.items.get(position=0).paper
     assert f"1. {first.title}" in message.body
     assert "Matches your topic \u201creinforcement learning\u201d" in message.body
-    assert f"Unsubscribe with one click: {ada.unsubscribe_url}" in message.body
+    assert f"Unsubscribe: {ada.unsubscribe_url}" in message.body
 
     html = html_of(message)
     assert 'style="' in html and "<!--pb:" not in html and "%%PAPERBOY" not in html
