@@ -34,14 +34,17 @@ def env_bool(name: str, default: bool) -> bool:
     raise ImproperlyConfigured(f"{name} must be true or false, not {value!r}")
 
 
-def env_int(name: str, default: int) -> int:
+def env_int(name: str, default: int, low: int | None = None, high: int | None = None) -> int:
     value = os.environ.get(name)
     if value is None or value == "":
         return default
     try:
-        return int(value)
+        number = int(value)
     except ValueError:
         raise ImproperlyConfigured(f"{name} must be a whole number, not {value!r}") from None
+    if (low is not None and number < low) or (high is not None and number > high):
+        raise ImproperlyConfigured(f"{name} must be between {low} and {high}, not {number}")
+    return number
 
 
 def env_float(name: str, default: float) -> float:
@@ -61,9 +64,16 @@ def env_list(name: str, default: str) -> list[str]:
 def env_url(name: str, default: str, schemes: tuple[str, ...]) -> str:
     value = os.environ.get(name) or default
     parts = urlsplit(value)
-    if parts.scheme not in schemes or not (parts.netloc or parts.path):
-        raise ImproperlyConfigured(f"{name} must be a URL starting with {' or '.join(schemes)}, not {value!r}")
+    if parts.scheme not in schemes or not parts.hostname:
+        raise ImproperlyConfigured(f"{name} must be a URL starting with {' or '.join(schemes)}://, not {value!r}")
     return value.rstrip("/")
+
+
+def env_choice(name: str, default: str, choices: tuple[str, ...]) -> str:
+    value = os.environ.get(name) or default
+    if value not in choices:
+        raise ImproperlyConfigured(f"{name} must be one of {', '.join(choices)}, not {value!r}")
+    return value
 
 
 def database_config(name: str, default: str) -> dict:
@@ -89,6 +99,9 @@ if not SECRET_KEY:
 SECRET_KEY_FALLBACKS = env_list("DJANGO_SECRET_KEY_FALLBACKS", "")
 
 SITE_URL = env_url("SITE_URL", "http://localhost:8000", ("http", "https"))
+if not DEBUG and not SITE_URL.startswith("https://"):
+    # List-Unsubscribe must be an HTTPS URI (RFC 8058), and plain http would be redirected.
+    raise ImproperlyConfigured("SITE_URL must start with https:// when DJANGO_DEBUG is false")
 SITE_DOMAIN = urlsplit(SITE_URL).hostname or "localhost"
 ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS", f"{SITE_DOMAIN},localhost,127.0.0.1")
 CSRF_TRUSTED_ORIGINS = [SITE_URL] if SITE_URL.startswith("https://") else []
@@ -167,19 +180,24 @@ LOGGING = {
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
-    "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
+    "root": {
+        "handlers": ["console"],
+        "level": env_choice("LOG_LEVEL", "INFO", ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")),
+    },
 }
 
 # --- Email -------------------------------------------------------------------------------
 # Defaults point at the local catcher that `make run` starts (manage.py mailcatcher).
 EMAIL_BACKEND = env_str("EMAIL_BACKEND", "django.core.mail.backends.smtp.EmailBackend")
 EMAIL_HOST = env_str("EMAIL_HOST", "127.0.0.1")
-EMAIL_PORT = env_int("EMAIL_PORT", 1025)
+EMAIL_PORT = env_int("EMAIL_PORT", 1025, 1, 65535)
 EMAIL_HOST_USER = env_str("EMAIL_HOST_USER", "")
 EMAIL_HOST_PASSWORD = env_str("EMAIL_HOST_PASSWORD", "")
 EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
 EMAIL_USE_SSL = env_bool("EMAIL_USE_SSL", False)
-EMAIL_TIMEOUT = env_int("EMAIL_TIMEOUT", 30)
+if EMAIL_USE_TLS and EMAIL_USE_SSL:
+    raise ImproperlyConfigured("Set EMAIL_USE_TLS (STARTTLS, port 587) or EMAIL_USE_SSL (port 465), not both")
+EMAIL_TIMEOUT = env_int("EMAIL_TIMEOUT", 30, 1)
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", f"Paperboy <digest@{SITE_DOMAIN}>")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 MAILCATCHER_DIR = VAR_DIR / "mail"
@@ -191,14 +209,14 @@ PAPERBOY_ARXIV_CATEGORIES = env_list("PAPERBOY_ARXIV_CATEGORIES", "cs.AI,cs.CL,c
 PAPERBOY_SOURCE_TIMEOUT = env_float("PAPERBOY_SOURCE_TIMEOUT", 20.0)
 # arXiv's terms: at most one request every 3 seconds.
 PAPERBOY_ARXIV_PAUSE = env_float("PAPERBOY_ARXIV_PAUSE", 3.0)
-PAPERBOY_MAX_PAPERS = env_int("PAPERBOY_MAX_PAPERS", 10)
 PAPERBOY_MATCH_THRESHOLD = env_float("PAPERBOY_MATCH_THRESHOLD", 0.4)
-PAPERBOY_BATCH_SIZE = env_int("PAPERBOY_BATCH_SIZE", 100)
-PAPERBOY_MAX_ATTEMPTS = env_int("PAPERBOY_MAX_ATTEMPTS", 3)
-PAPERBOY_INGEST_HOUR_UTC = env_int("PAPERBOY_INGEST_HOUR_UTC", 5)
+PAPERBOY_BATCH_SIZE = env_int("PAPERBOY_BATCH_SIZE", 100, 1, 10_000)
+PAPERBOY_MAX_ATTEMPTS = env_int("PAPERBOY_MAX_ATTEMPTS", 3, 1, 20)
+# Late in the UTC day: HF's list for a date fills up (and gathers upvotes) during that day, and
+# arXiv's announcement of that date is out since about 00:00 UTC. Readers get it at their next
+# send hour, which for most of the world is the next morning.
+PAPERBOY_INGEST_HOUR_UTC = env_int("PAPERBOY_INGEST_HOUR_UTC", 21, 0, 23)
 PAPERBOY_LIST_ID = env_str("PAPERBOY_LIST_ID", f"Paperboy daily digest <digest.{SITE_DOMAIN}>")
-if not 0 <= PAPERBOY_INGEST_HOUR_UTC <= 23:
-    raise ImproperlyConfigured("PAPERBOY_INGEST_HOUR_UTC must be between 0 and 23")
 
 # --- Celery ------------------------------------------------------------------------------
 # REDIS_URL (or CELERY_BROKER_URL) in production; without one, kombu's filesystem transport
@@ -207,14 +225,20 @@ REDIS_URL = os.environ.get("REDIS_URL", "")
 if REDIS_URL:
     env_url("REDIS_URL", REDIS_URL, ("redis", "rediss"))
 CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL") or REDIS_URL or "filesystem://"
+if os.environ.get("CELERY_BROKER_URL"):
+    env_url("CELERY_BROKER_URL", CELERY_BROKER_URL, ("redis", "rediss", "amqp", "amqps", "sqs"))
 CELERY_BROKER_TRANSPORT_OPTIONS: dict = {}
 if CELERY_BROKER_URL.startswith("filesystem://"):
     _queue_dir = VAR_DIR / "celery-broker"
     _queue_dir.mkdir(parents=True, exist_ok=True)
-    CELERY_BROKER_TRANSPORT_OPTIONS = {"data_folder_in": _queue_dir, "data_folder_out": _queue_dir}
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        "data_folder_in": str(_queue_dir),
+        "data_folder_out": str(_queue_dir),
+        "control_folder": str(VAR_DIR / "celery-control"),  # kombu's default is ./control
+    }
 else:
     # Unacknowledged tasks come back after this; longer than the slowest batch.
-    CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": env_int("CELERY_VISIBILITY_TIMEOUT", 3600)}
+    CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": env_int("CELERY_VISIBILITY_TIMEOUT", 3600, 60)}
 CELERY_TASK_DEFAULT_QUEUE = env_str("CELERY_QUEUE", "paperboy")
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_SERIALIZER = "json"

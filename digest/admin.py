@@ -1,6 +1,9 @@
 from __future__ import annotations
 
+from functools import partial
+
 from django.contrib import admin, messages
+from django.db import transaction
 from django.db.models import Count, OuterRef, Q, QuerySet, Subquery
 from django.db.models.functions import Coalesce
 from django.http import HttpRequest
@@ -34,14 +37,7 @@ class EditionAdmin(admin.ModelAdmin):
 
     @admin.display(description="Sources")
     def source_summary(self, edition: Edition) -> str:
-        return format_html_join(
-            mark_safe("<br>"),
-            "{}: {}",
-            (
-                (name, f"{report['papers']} papers" if "papers" in report else f"FAILED ({report['error']})")
-                for name, report in sorted(edition.source_report.items())
-            ),
-        )
+        return format_html_join(mark_safe("<br>"), "{}", ((line,) for line in edition.source_summaries()))
 
     @admin.display(description="Sent", ordering="sent")
     def sent_count(self, edition: Edition) -> int:
@@ -54,7 +50,7 @@ class EditionAdmin(admin.ModelAdmin):
     @admin.action(description="Send this edition now to everyone due, ignoring send hours")
     def send_now(self, request: HttpRequest, queryset: QuerySet[Edition]) -> None:
         for edition in queryset:
-            tasks.send_edition_now.delay(edition.date.isoformat())
+            transaction.on_commit(partial(tasks.send_edition_now.delay, edition.date.isoformat()))
         self.message_user(request, "Queued; the deliveries appear below as the worker sends them.", messages.SUCCESS)
 
 
@@ -125,5 +121,7 @@ class DeliveryAdmin(admin.ModelAdmin):
     @admin.action(description="Send again (only for rows you have checked were not delivered)")
     def mark_for_retry(self, request: HttpRequest, queryset: QuerySet[Delivery]) -> None:
         retry = Q(status__in=[Delivery.Status.SENDING, Delivery.Status.FAILED, Delivery.Status.GAVE_UP])
-        count = queryset.filter(retry).update(status=Delivery.Status.PENDING, attempts=0)
-        self.message_user(request, f"{count} deliveries will go out with the next run.", messages.SUCCESS)
+        ids = list(queryset.filter(retry).values_list("pk", flat=True))
+        Delivery.objects.filter(pk__in=ids).update(status=Delivery.Status.PENDING, attempts=0)
+        transaction.on_commit(partial(tasks.send_batch.delay, ids))
+        self.message_user(request, f"{len(ids)} deliveries queued to be sent again.", messages.SUCCESS)

@@ -13,11 +13,12 @@ from __future__ import annotations
 import datetime as dt
 import logging
 
+from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
 from digest.deliver import PlanResult, plan_edition, send_batch, sendable_batches
 from digest.ingest import ingest_day
-from digest.models import Edition
+from digest.models import Edition, Paper
 
 __all__ = ["PlanResult", "ingest_day", "latest_edition", "plan_day", "send_batch", "sendable_batches"]
 
@@ -25,8 +26,10 @@ log = logging.getLogger(__name__)
 
 
 def latest_edition(on_or_before: dt.date | None = None) -> Edition | None:
+    """The newest edition that has papers (an empty Sunday does not hide Friday's)."""
     day = on_or_before or timezone.now().date()
-    return Edition.objects.filter(date__lte=day).order_by("-date").first()
+    has_papers = Exists(Paper.objects.filter(edition_date=OuterRef("date")))
+    return Edition.objects.filter(has_papers, date__lte=day).order_by("-date").first()
 
 
 def plan_day(
@@ -43,7 +46,8 @@ def plan_day(
         return None, PlanResult()
     result = plan_edition(edition, now, respect_send_hour, dry_run)
     log.info(
-        "Planned %s: %d new deliveries, %d not due yet, %d with nothing matched",
+        "%s %s: %d new deliveries, %d not due yet, %d with nothing matched",
+        "Dry run of" if dry_run else "Planned",
         edition.date,
         result.planned,
         result.not_due,

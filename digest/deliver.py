@@ -48,16 +48,26 @@ class PlanResult:
 class SendResult:
     sent: int = 0
     failed: int = 0
+    unknown: int = 0
     skipped: int = 0
 
 
 # --- Planning ---------------------------------------------------------------------------
 
 
-def papers_for(edition_date: dt.date, frequency: str) -> list[Paper]:
-    days = WEEKLY_WINDOW_DAYS if frequency == Subscriber.Frequency.WEEKLY else 1
-    start = edition_date - dt.timedelta(days=days - 1)
-    return list(Paper.objects.filter(edition_date__range=(start, edition_date)))
+class EditionIndexes(dict):
+    """The edition's paper index per frequency (the day's papers, or the week's), built on
+    first use: once per planning run, shared by every subscriber."""
+
+    def __init__(self, edition_date: dt.date) -> None:
+        super().__init__()
+        self.edition_date = edition_date
+
+    def __missing__(self, frequency: str) -> PaperIndex:
+        days = WEEKLY_WINDOW_DAYS if frequency == Subscriber.Frequency.WEEKLY else 1
+        start = self.edition_date - dt.timedelta(days=days - 1)
+        self[frequency] = PaperIndex(list(Paper.objects.filter(edition_date__range=(start, self.edition_date))))
+        return self[frequency]
 
 
 def plan_edition(
@@ -69,7 +79,7 @@ def plan_edition(
     since the edition arrived; without it (an operator's manual run) everyone taking it is.
     """
     result = PlanResult()
-    indexes = {frequency: PaperIndex(papers_for(edition.date, frequency)) for frequency in Subscriber.Frequency.values}
+    indexes = EditionIndexes(edition.date)
     if not indexes[Subscriber.Frequency.DAILY].papers:
         # Ranking an empty index matches nothing, so no email goes out empty; weekly
         # subscribers may still have the rest of their week.
@@ -101,7 +111,8 @@ def plan_edition(
 
 
 def is_due(subscriber: Subscriber, edition: Edition, now: dt.datetime) -> bool:
-    arrived = edition.ingested_at or edition.created_at
+    # From the hour the papers first arrived: ingest at 05:00:40 still makes 05:00 a send slot.
+    arrived = (edition.ingested_at or edition.created_at).replace(minute=0, second=0, microsecond=0)
     return subscriber.last_send_slot(now) >= arrived
 
 
@@ -140,11 +151,11 @@ def save_plans(
     result.already_planned += len(planned) - len(saved)
 
 
-def sendable_batches(edition_date: dt.date) -> Iterator[list[int]]:
-    """The edition's deliveries that still need sending (new, or failed and worth retrying)."""
+def sendable_batches(*edition_dates: dt.date) -> Iterator[list[int]]:
+    """These editions' deliveries that still need sending (new, or failed and worth retrying)."""
     ids = list(
         Delivery.objects.sendable()
-        .filter(edition_date=edition_date, attempts__lt=settings.PAPERBOY_MAX_ATTEMPTS)
+        .filter(edition_date__in=edition_dates, attempts__lt=settings.PAPERBOY_MAX_ATTEMPTS)
         .order_by("pk")
         .values_list("pk", flat=True)
     )
@@ -153,6 +164,10 @@ def sendable_batches(edition_date: dt.date) -> Iterator[list[int]]:
 
 
 # --- Sending ----------------------------------------------------------------------------
+
+
+class RelayUnavailableError(Exception):
+    """The SMTP server cannot be reached: stop the batch and leave its rows for the next run."""
 
 
 def send_batch(delivery_ids: Sequence[int]) -> SendResult:
@@ -170,36 +185,62 @@ def send_batch(delivery_ids: Sequence[int]) -> SendResult:
         for delivery in deliveries:
             outcome = send_one(delivery, connection)
             setattr(result, outcome, getattr(result, outcome) + 1)
+    except RelayUnavailableError as error:
+        # No attempt is used up: an outage of the relay is not the subscriber's failure.
+        log.error("SMTP server unavailable, batch left for the next run: %s", error)
+        Delivery.objects.sendable().filter(pk__in=delivery_ids).update(last_error=f"SMTP server unavailable: {error}")
     finally:
         connection.close()
     log.info(
-        "Batch of %d: %d sent, %d failed, %d skipped", len(delivery_ids), result.sent, result.failed, result.skipped
+        "Batch of %d: %d sent, %d failed, %d outcome unknown, %d skipped",
+        len(delivery_ids),
+        result.sent,
+        result.failed,
+        result.unknown,
+        result.skipped,
     )
     return result
 
 
 def send_one(delivery: Delivery, connection: BaseEmailBackend) -> str:
+    """Send one delivery: 'sent', 'failed' (will retry), 'unknown' (left in sending) or 'skipped'."""
     if delivery.subscriber.status != Subscriber.Status.ACTIVE:
         # Unsubscribed (or paused) after planning: it takes effect at once.
         Delivery.objects.filter(pk=delivery.pk, status__in=Delivery.SENDABLE).update(status=Delivery.Status.SKIPPED)
         return "skipped"
     try:
         message = render(delivery)
-    except Exception as error:  # a broken template must not leave the row claimed
+        message.message()  # builds the MIME message now, so a bad header fails before the claim
+    except Exception as error:
         log.exception("Could not render delivery %s", delivery.pk)
         record_failure(delivery, error, attempts=delivery.attempts + 1)
         return "failed"
+    open_connection(connection)
     if not claim(delivery):
         return "skipped"  # another worker has it, or already sent it
     try:
-        connection.open()  # no-op while open; reconnects after a dropped connection
         connection.send_messages([message])
-    except (smtplib.SMTPException, OSError) as error:
+    except (smtplib.SMTPRecipientsRefused, smtplib.SMTPResponseException) as error:
+        # The server answered no: nothing was accepted, so trying again is safe.
         record_failure(delivery, error, attempts=delivery.attempts + 1)
         connection.close()
         return "failed"
+    except Exception as error:
+        # The conversation broke off: the server may have accepted the message. Leave the row
+        # in `sending` for staff rather than risk a duplicate (REFERENCE: delivery semantics).
+        record_unknown(delivery, error)
+        connection.close()
+        return "unknown"
     Delivery.objects.filter(pk=delivery.pk).update(status=Delivery.Status.SENT, sent_at=timezone.now(), last_error="")
     return "sent"
+
+
+def open_connection(connection: BaseEmailBackend) -> None:
+    try:
+        connection.open()  # a no-op while open; reconnects after a dropped connection
+    except (smtplib.SMTPException, OSError) as error:
+        connection.close()
+        raise RelayUnavailableError(f"{type(error).__name__}: {error}") from error
 
 
 def render(delivery: Delivery) -> EmailMultiAlternatives:
@@ -215,9 +256,22 @@ def claim(delivery: Delivery) -> bool:
 
 
 def record_failure(delivery: Delivery, error: Exception, attempts: int) -> None:
-    permanent = isinstance(error, smtplib.SMTPRecipientsRefused) or attempts >= settings.PAPERBOY_MAX_ATTEMPTS
-    status = Delivery.Status.GAVE_UP if permanent else Delivery.Status.FAILED
+    refused_for_good = isinstance(error, smtplib.SMTPRecipientsRefused) or (
+        isinstance(error, smtplib.SMTPResponseException) and 500 <= error.smtp_code < 600
+    )
+    status = (
+        Delivery.Status.GAVE_UP
+        if refused_for_good or attempts >= settings.PAPERBOY_MAX_ATTEMPTS
+        else Delivery.Status.FAILED
+    )
     log.warning("Delivery %s to %s failed (attempt %d): %r", delivery.pk, delivery.subscriber.email, attempts, error)
-    Delivery.objects.filter(pk=delivery.pk).update(
+    Delivery.objects.filter(pk=delivery.pk, status__in=[*Delivery.SENDABLE, Delivery.Status.SENDING]).update(
         status=status, attempts=attempts, last_error=f"{type(error).__name__}: {error}"[:2000]
+    )
+
+
+def record_unknown(delivery: Delivery, error: Exception) -> None:
+    log.error("Delivery %s to %s: outcome unknown (%r); left for staff", delivery.pk, delivery.subscriber.email, error)
+    Delivery.objects.filter(pk=delivery.pk).update(
+        last_error=f"Outcome unknown, not resent automatically: {type(error).__name__}: {error}"[:2000]
     )

@@ -33,6 +33,7 @@ FILLED_IF_EMPTY = (
     "published_at",
 )
 LATEST_WINS = ("upvotes", "comments", "github_stars")
+MERGED_FIELDS = [*FILLED_IF_EMPTY, *LATEST_WINS, "categories", "sources", "updated_at"]
 
 
 @dataclass
@@ -57,7 +58,11 @@ def ingest_day(day: dt.date, source_names: Iterable[str] = ("hf", "arxiv")) -> I
     report: dict[str, dict] = {}
     if "hf" in source_names:
         result += store("hf", day, report, catching(sources.fetch_hf_day, day))
-    if "arxiv" in source_names:
+    if "arxiv" in source_names and day != timezone.now().date():
+        # The feeds only carry today's announcement; filing it under another day would be wrong.
+        log.warning("Skipping arXiv for %s: its feeds list only today's papers", day.isoformat())
+        report["arxiv"] = {"skipped": "the feeds list only today's papers"}
+    elif "arxiv" in source_names:
         for category, fetched in sources.fetch_arxiv_feeds(settings.PAPERBOY_ARXIV_CATEGORIES):
             result += store(f"arxiv:{category}", day, report, fetched)
     record_report(day, report)
@@ -103,13 +108,16 @@ def ingest_records(records: Iterable[PaperRecord], day: dt.date) -> IngestResult
             papers[record.arxiv_id] = created[record.arxiv_id] = new_paper(record, day)
         elif merge_into(paper, record) and record.arxiv_id not in created:
             changed.add(record.arxiv_id)
-    Paper.objects.bulk_create(created.values())
+    # ignore_conflicts: a concurrent ingest may have just created the same paper.
+    Paper.objects.bulk_create(created.values(), ignore_conflicts=True)
+    now = timezone.now()
     for arxiv_id in changed:
-        papers[arxiv_id].save()
-    if created or changed:
-        Edition.objects.update_or_create(date=day, defaults={"ingested_at": timezone.now()})
-    else:
-        Edition.objects.get_or_create(date=day)
+        papers[arxiv_id].updated_at = now  # bulk_update skips auto_now; rendered cards key on it
+    Paper.objects.bulk_update([papers[i] for i in changed], MERGED_FIELDS)
+    Edition.objects.get_or_create(date=day)
+    if created:
+        # When papers first arrived: send hours count from here, so later upvote updates don't move it.
+        Edition.objects.filter(date=day, ingested_at__isnull=True).update(ingested_at=timezone.now())
     seen = len({r.arxiv_id for r in records})
     return IngestResult(len(created), len(changed), seen - len(created) - len(changed))
 

@@ -85,9 +85,16 @@ class PaperIndex:
         n = len(self.papers)
         self.idf = {t: math.log(1 + (n - len(p) + 0.5) / (len(p) + 0.5)) for t, p in self.postings.items()}
         self.unseen_idf = math.log(1 + (n + 0.5) / 0.5)
+        self.topic_scores: dict[str, dict[int, tuple[float, tuple[str, ...]]]] = {}
 
     def score_topic(self, topic: str) -> dict[int, tuple[float, tuple[str, ...]]]:
-        """Paper index -> (normalised score, the typed words that hit) for one topic."""
+        """Paper index -> (normalised score, the typed words that hit) for one topic. Cached:
+        many subscribers share topics, and each is scored once per edition."""
+        if topic not in self.topic_scores:
+            self.topic_scores[topic] = self.compute_topic_scores(topic)
+        return self.topic_scores[topic]
+
+    def compute_topic_scores(self, topic: str) -> dict[int, tuple[float, tuple[str, ...]]]:
         terms = query_terms(topic)
         # A word no paper uses counts as a missing rare word, so "zebra husbandry" is not
         # matched by "zebra" alone.

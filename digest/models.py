@@ -13,7 +13,7 @@ class Edition(models.Model):
 
     date = models.DateField(unique=True)
     created_at = models.DateTimeField(default=timezone.now)
-    ingested_at = models.DateTimeField(null=True, blank=True, help_text="When papers last arrived for this day")
+    ingested_at = models.DateTimeField(null=True, blank=True, help_text="When papers first arrived for this day")
     source_report = models.JSONField(default=dict, blank=True, help_text="Per source: papers read or the error")
 
     class Meta:
@@ -24,6 +24,18 @@ class Edition(models.Model):
 
     def papers(self) -> models.QuerySet[Paper]:
         return Paper.objects.filter(edition_date=self.date)
+
+    def source_summaries(self) -> list[str]:
+        """One line per source for staff: "hf: 98 papers", "arxiv:cs.CL: FAILED (...)"."""
+        lines = []
+        for name, report in sorted(self.source_report.items()):
+            if "papers" in report:
+                lines.append(f"{name}: {report['papers']} papers")
+            elif "error" in report:
+                lines.append(f"{name}: FAILED ({report['error']})")
+            else:
+                lines.append(f"{name}: skipped ({report.get('skipped', '')})")
+        return lines
 
 
 class Paper(models.Model):

@@ -9,6 +9,7 @@ email is then a few string substitutions. The subject and text part are ordinary
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -22,6 +23,8 @@ from premailer import Premailer
 from digest.models import Paper
 from subscriptions.models import Subscriber
 
+log = logging.getLogger(__name__)
+
 # Placeholders survive premailer (which percent-encodes "{{ var }}" inside href, but not these).
 INTRO = "%%PAPERBOY_INTRO%%"
 WHY = "%%PAPERBOY_WHY%%"
@@ -29,6 +32,7 @@ UNSUBSCRIBE_URL = "%%PAPERBOY_UNSUBSCRIBE_URL%%"
 CARDS = re.compile(r"<!--pb:cards-->(.*)<!--pb:cards-end-->", re.S)
 CARD = re.compile(r"<!--pb:card (\S+?)-->(.*?)<!--pb:end-->", re.S)
 GMAIL_CLIP_BYTES = 90_000  # Gmail hides everything past ~102 KB, the unsubscribe link included
+PER_RECIPIENT_ALLOWANCE = 1_000  # the intro and the (escaped) unsubscribe URL
 
 
 @dataclass(frozen=True)
@@ -76,8 +80,20 @@ class EditionRenderer:
             .replace(UNSUBSCRIBE_URL, escape(unsubscribe_url))
         )
 
+    def fitting(self, items: Sequence[DigestItem]) -> Sequence[DigestItem]:
+        """The leading items whose cards fit under Gmail's clipping size, with room for the
+        per-recipient text; the rest would hide the footer and its unsubscribe link."""
+        room = GMAIL_CLIP_BYTES - len(self.layout.encode()) - PER_RECIPIENT_ALLOWANCE
+        for count, item in enumerate(items):
+            room -= len(self.cards[item.paper.arxiv_id].encode()) + len(item.why.encode()) * 2
+            if room < 0:
+                log.warning("Digest cut from %d to %d papers to stay under Gmail's clipping size", len(items), count)
+                return items[:count]
+        return items
+
     def message(self, subscriber: Subscriber, items: Sequence[DigestItem], message_id: str) -> EmailMultiAlternatives:
         self.prepare(item.paper for item in items)
+        items = self.fitting(items)
         trending = not any(item.interest for item in items)
         intro = introduction(len(items), trending)
         unsubscribe_url = subscriber.unsubscribe_url

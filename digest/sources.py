@@ -115,14 +115,15 @@ def parse_hf_item(item: object) -> PaperRecord | None:
 
 
 def fetch_hf_day(day: dt.date, session: requests.Session | None = None) -> list[PaperRecord]:
-    """All papers of one day, following the API's pages until a short one."""
+    """All papers of one day, following the API's pages until a short one. Sorted by
+    publication, which stays put between page requests (trending order can shift)."""
     session = session or requests.Session()
     records: list[PaperRecord] = []
     for page in range(0, 50):  # 5,000 papers: far beyond any real day, stops a runaway loop
         items = get_json(
             session,
             settings.PAPERBOY_HF_API_URL,
-            {"date": day.isoformat(), "p": page, "limit": HF_PAGE_LIMIT, "sort": "trending"},
+            {"date": day.isoformat(), "p": page, "limit": HF_PAGE_LIMIT, "sort": "publishedAt"},
         )
         records.extend(parse_hf_items(items))
         if len(items) < HF_PAGE_LIMIT:

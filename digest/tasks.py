@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from functools import partial
 
@@ -21,11 +22,12 @@ def ingest_papers(edition_date: str | None = None) -> str:
 
 @shared_task
 def send_due_digests(edition_date: str | None = None) -> int:
-    """Plan the newest edition for subscribers whose send hour has come, then queue its batches."""
+    """Plan the newest edition for subscribers whose send hour has come, then queue its
+    batches, with yesterday's retries."""
     edition, _ = day.plan_day(dt.date.fromisoformat(edition_date) if edition_date else None)
     if edition is None:
         return 0
-    return queue_batches(edition.date)
+    return queue_batches(edition.date, edition.date - dt.timedelta(days=1))
 
 
 @shared_task
@@ -35,8 +37,8 @@ def send_edition_now(edition_date: str) -> int:
     return queue_batches(edition.date) if edition else 0
 
 
-def queue_batches(edition_date: dt.date) -> int:
-    batches = list(day.sendable_batches(edition_date))
+def queue_batches(*edition_dates: dt.date) -> int:
+    batches = list(day.sendable_batches(*edition_dates))
     for ids in batches:
         transaction.on_commit(partial(send_batch.delay, ids))
     return len(batches)
@@ -46,5 +48,4 @@ def queue_batches(edition_date: dt.date) -> int:
 # the per-row claim in deliver.send_one keeps the redelivery from sending anything twice.
 @shared_task
 def send_batch(delivery_ids: list[int]) -> dict:
-    result = day.send_batch(delivery_ids)
-    return {"sent": result.sent, "failed": result.failed, "skipped": result.skipped}
+    return dataclasses.asdict(day.send_batch(delivery_ids))

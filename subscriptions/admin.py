@@ -14,6 +14,15 @@ class InterestInline(admin.TabularInline):
     fields = ["kind", "value"]
 
 
+@admin.register(Interest)
+class InterestAdmin(admin.ModelAdmin):
+    list_display = ["value", "kind", "subscriber", "created_at"]
+    list_filter = ["kind"]
+    list_select_related = ["subscriber"]
+    search_fields = ["value", "subscriber__email"]
+    raw_id_fields = ["subscriber"]
+
+
 @admin.register(Subscriber)
 class SubscriberAdmin(admin.ModelAdmin):
     list_display = ["email", "status", "frequency", "send_hour", "timezone", "interest_count", "created_at"]
@@ -22,6 +31,10 @@ class SubscriberAdmin(admin.ModelAdmin):
     readonly_fields = ["created_at", "confirmed_at", "unsubscribed_at"]
     inlines = [InterestInline]
     actions = ["unsubscribe"]
+
+    def get_changeform_initial_data(self, request: HttpRequest) -> dict:
+        # Staff adding someone by hand mean them to get the next digest; signup starts as pending.
+        return {"status": Subscriber.Status.ACTIVE, **super().get_changeform_initial_data(request)}
 
     def save_model(self, request: HttpRequest, subscriber: Subscriber, form, change: bool) -> None:
         # Staff adding someone as active vouch for the address; record when.

@@ -13,6 +13,8 @@ from django.utils import timezone
 
 from subscriptions import links
 
+DEFAULT_MAX_PAPERS = 10
+
 
 @cache
 def known_timezones() -> frozenset[str]:
@@ -71,7 +73,9 @@ class Subscriber(models.Model):
     weekly_day = models.PositiveSmallIntegerField(
         choices=Weekday.choices, default=Weekday.MONDAY, help_text="For weekly digests"
     )
-    max_papers = models.PositiveSmallIntegerField(default=10, help_text="At most this many papers per email")
+    max_papers = models.PositiveSmallIntegerField(
+        default=DEFAULT_MAX_PAPERS, help_text="At most this many papers per email"
+    )
 
     objects = SubscriberQuerySet.as_manager()
 

@@ -3,6 +3,7 @@ fixtures, an SMTP server (aiosmtpd), and a Celery worker process on the configur
 
 from __future__ import annotations
 
+import datetime as dt
 import email
 import email.policy
 import json
@@ -20,6 +21,7 @@ from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
+import time_machine
 from aiosmtpd.controller import Controller
 from django.conf import settings as django_settings
 from django.db import connection
@@ -41,6 +43,13 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
+
+
+@pytest.fixture
+def on_the_recorded_day() -> Iterator[None]:
+    """Today is the recorded day (arXiv's feeds only ever list today's papers)."""
+    with time_machine.travel(dt.datetime.fromisoformat(f"{DAY}T12:00:00+00:00")):
+        yield
 
 
 def wait_until(condition: Callable[[], bool], timeout: float = 60, what: str = "condition") -> None:
@@ -125,11 +134,14 @@ def feed_server(settings) -> Iterator[FeedServer]:
 
 
 class SMTPSink:
-    """A real SMTP server that keeps what it is sent; it can drop the connection on demand."""
+    """A real SMTP server that keeps what it is sent. On demand it hangs up in the middle of
+    the next messages (drop_next) or refuses them with a reply (refuse_next, refuse_reply)."""
 
     def __init__(self) -> None:
         self.envelopes: list = []
         self.drop_next = 0
+        self.refuse_next = 0
+        self.refuse_reply = "451 4.3.0 Try again later"
         self.delay = 0.0
         self.lock = threading.Lock()
 
@@ -139,8 +151,11 @@ class SMTPSink:
         with self.lock:
             if self.drop_next:
                 self.drop_next -= 1
-                session.transport.close()  # the server hangs up mid-conversation
-                return "421 closing"
+                server.transport.abort()  # hangs up after the data, before any reply
+                return "250 OK"
+            if self.refuse_next:
+                self.refuse_next -= 1
+                return self.refuse_reply
             self.envelopes.append(envelope)
         return "250 OK"
 

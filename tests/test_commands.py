@@ -9,6 +9,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
+import time_machine
 from django.core.management import CommandError, call_command
 
 from digest.management.commands.ingest_papers import SAMPLE_DAY
@@ -16,6 +17,7 @@ from digest.models import Edition, Paper
 from tests.conftest import DAY, FIXTURES, PROJECT
 
 EDITION = dt.date.fromisoformat(DAY)
+pytestmark = pytest.mark.usefixtures("on_the_recorded_day")
 HF_DAY = FIXTURES / f"hf-{DAY}-p0.json"
 ATOM_FEED = FIXTURES / "arxiv-cs.CL.atom"
 
@@ -157,15 +159,15 @@ def test_ingest_papers_loads_the_sample_day_when_no_source_has_papers(feed_serve
     feed_server.hf_days.clear()
     settings.PAPERBOY_ARXIV_CATEGORIES = ["nope"]
 
-    output = run("ingest_papers", "--date", DAY, "--sample-if-offline")
+    with time_machine.travel(dt.datetime(2025, 9, 10, 21, 0, tzinfo=dt.UTC)):  # a week later, still offline
+        output = run("ingest_papers", "--sample-if-offline")
 
-    assert f"{DAY}: 0 new, 0 updated, 0 unchanged" in output
-    assert "No source gave any papers: loading the bundled sample day (hf-daily-papers.json)." in output
+    assert "2025-09-10: 0 new, 0 updated, 0 unchanged" in output
+    assert "No source gave any papers: loading the bundled sample day (3 Sep 2025) instead." in output
     assert f"98 papers read from {SAMPLE_DAY} (hf); 98 new" in output
     assert Paper.objects.filter(edition_date=EDITION).count() == 98
-    report = Edition.objects.get(date=EDITION).source_report
-    assert report["file:hf-daily-papers.json"] == {"papers": 98}
-    assert "404" in report["arxiv:nope"]["error"]
+    assert Edition.objects.get(date=EDITION).source_report == {"file:hf-daily-papers.json": {"papers": 98}}
+    assert "404" in Edition.objects.get(date=dt.date(2025, 9, 10)).source_report["arxiv:nope"]["error"]
 
 
 @pytest.mark.django_db
@@ -177,7 +179,7 @@ def test_ingest_papers_without_sample_flag_stores_nothing_when_offline(feed_serv
 
     lines = output.splitlines()
     assert lines[0] == f"{DAY}: 0 new, 0 updated, 0 unchanged"
-    assert lines[1].startswith("  arxiv:nope: FAILED: ") and "404" in lines[1]
+    assert lines[1].startswith("  arxiv:nope: FAILED (") and "404" in lines[1]
     assert lines[2] == "  hf: 0 papers"
     assert "sample day" not in output
     assert Paper.objects.count() == 0

@@ -13,7 +13,7 @@ from digest.models import Edition, Paper
 from digest.sources import parse_arxiv_feed, parse_hf_items
 from tests.conftest import DAY, fixture_bytes, hf_day_items
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("on_the_recorded_day")]
 
 EDITION = dt.date.fromisoformat(DAY)
 
@@ -255,3 +255,14 @@ def test_a_later_successful_run_replaces_the_error_in_the_report(feed_server):
 
     assert edition_report()["hf"] == {"papers": 98}
     assert Paper.objects.get(arxiv_id="2509.00001").upvotes == 85
+
+
+def test_arxiv_is_skipped_for_a_day_other_than_today(feed_server):
+    earlier = EDITION - dt.timedelta(days=1)
+    feed_server.hf_days[earlier.isoformat()] = hf_day_items()[:5]
+
+    result = ingest_day(earlier)
+
+    assert result.created == 5
+    assert Edition.objects.get(date=earlier).source_report["arxiv"] == {"skipped": "the feeds list only today's papers"}
+    assert not any(path.startswith("/atom/") for path in feed_server.requests)

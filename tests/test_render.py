@@ -125,6 +125,23 @@ def test_html_stays_under_gmail_clipping_with_fifty_papers():
     assert len(html.encode()) < 90_000
 
 
+def test_a_digest_too_big_for_gmail_is_cut_short_and_keeps_its_unsubscribe_link():
+    load_day()
+    long_abstract = " ".join(["Long-winded words about transformers and their many applications."] * 40)
+    Paper.objects.update(ai_summary="", abstract=long_abstract, authors=["A. Very-Long-Author-Name"] * 12)
+    ada = make_subscriber("ada@example.com", max_papers=50)
+    send_edition()
+
+    (message,) = mail.outbox
+    html = html_of(message)
+    cards = html.count('class="card"')
+    assert 20 < cards < 50
+    assert len(html.encode()) < 90_000
+    assert f'href="{ada.unsubscribe_url}"' in html
+    assert f"Today's {cards} most upvoted papers" in message.body  # both parts carry the same papers
+    assert message.body.count("https://arxiv.org/abs/") == cards
+
+
 def test_an_edition_is_inlined_once_and_reused_for_every_recipient(monkeypatch):
     edition = load_day()
     papers = list(edition.papers()[:3])

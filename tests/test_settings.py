@@ -36,10 +36,15 @@ def manage(*args: str, **env: str) -> subprocess.CompletedProcess:
         ("REDIS_URL", "http://127.0.0.1:6379"),
         ("PAPERBOY_MATCH_THRESHOLD", "high"),
         ("PAPERBOY_INGEST_HOUR_UTC", "25"),
+        ("PAPERBOY_BATCH_SIZE", "0"),
+        ("SITE_URL", "https:paperboy"),
+        ("LOG_LEVEL", "LOUD"),
+        ("EMAIL_USE_SSL", "true"),  # with EMAIL_USE_TLS below
+        ("CELERY_BROKER_URL", "paperboy"),
     ],
 )
 def test_a_malformed_variable_is_named_in_a_clear_error(name, value):
-    result = manage("check", **{name: value})
+    result = manage("check", **{name: value, "EMAIL_USE_TLS": "true" if name == "EMAIL_USE_SSL" else "false"})
     assert result.returncode != 0
     assert "ImproperlyConfigured" in result.stderr and name in result.stderr
 
@@ -47,6 +52,11 @@ def test_a_malformed_variable_is_named_in_a_clear_error(name, value):
 def test_production_refuses_to_start_without_a_secret_key():
     result = manage("check", **{**PRODUCTION, "DJANGO_SECRET_KEY": ""})
     assert result.returncode != 0 and "DJANGO_SECRET_KEY must be set" in result.stderr
+
+
+def test_production_requires_an_https_site_url_for_unsubscribe_links():
+    result = manage("check", **{**PRODUCTION, "SITE_URL": "http://paperboy.example.org"})
+    assert result.returncode != 0 and "SITE_URL must start with https://" in result.stderr
 
 
 def test_check_deploy_is_clean_with_production_values():

@@ -12,6 +12,7 @@ from digest.ingest import ingest_day, ingest_records, record_report
 from digest.models import Edition
 
 SAMPLE_DAY = Path(__file__).resolve().parents[2] / "sample_day" / "hf-daily-papers.json"
+SAMPLE_DATE = dt.date(2025, 9, 3)  # the day it was recorded, kept so a rerun tomorrow finds it again
 
 
 def iso_date(value: str) -> dt.date:
@@ -39,7 +40,7 @@ class Command(BaseCommand):
             "--sample-if-offline",
             action="store_true",
             help="if no source gives any papers (offline, or an empty day), load the bundled sample day "
-            "(98 papers of 3 Sep 2025) as this day instead",
+            "instead (98 papers of 3 Sep 2025, as that day's edition)",
         )
 
     def handle(self, *args, date: dt.date | None, source: str | None, file: Path | None, **options) -> None:
@@ -49,14 +50,15 @@ class Command(BaseCommand):
             return
         result = ingest_day(day, [source] if source else ["hf", "arxiv"])
         self.stdout.write(f"{day}: {result}")
-        for name, report in sorted(Edition.objects.get(date=day).source_report.items()):
-            status = f"{report['papers']} papers" if "papers" in report else f"FAILED: {report['error']}"
-            self.stdout.write(f"  {name}: {status}")
+        for line in Edition.objects.get(date=day).source_summaries():
+            self.stdout.write(f"  {line}")
         if result.created + result.updated + result.unchanged == 0 and options["sample_if_offline"]:
             self.stdout.write(
-                self.style.WARNING(f"No source gave any papers: loading the bundled sample day ({SAMPLE_DAY.name}).")
+                self.style.WARNING(
+                    f"No source gave any papers: loading the bundled sample day ({SAMPLE_DATE:%-d %b %Y}) instead."
+                )
             )
-            self.load_file(SAMPLE_DAY, day)
+            self.load_file(SAMPLE_DAY, SAMPLE_DATE)
 
     def load_file(self, path: Path, day: dt.date) -> None:
         try:

@@ -8,6 +8,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from digest import sources
 from digest.match import rank_papers
+from subscriptions.models import DEFAULT_MAX_PAPERS
 
 
 class Command(BaseCommand):
@@ -19,7 +20,7 @@ class Command(BaseCommand):
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--papers", type=Path, required=True, help="an HF daily_papers JSON file")
         parser.add_argument("--topic", action="append", required=True, help="a topic; repeat for several")
-        parser.add_argument("--limit", type=int, default=settings.PAPERBOY_MAX_PAPERS, help="default: %(default)s")
+        parser.add_argument("--limit", type=int, default=DEFAULT_MAX_PAPERS, help="default: %(default)s")
         parser.add_argument("--json", action="store_true", help="print a JSON list: id, title, score, why")
 
     def handle(self, *args, papers: Path, topic: list[str], limit: int, **options) -> None:
