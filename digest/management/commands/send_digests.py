@@ -1,6 +1,8 @@
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
+from collections import Counter
 
 from django.core.management.base import BaseCommand, CommandParser
 
@@ -27,14 +29,12 @@ class Command(BaseCommand):
         if dry_run:
             self.report_dry_run(edition.date, plan)
             return
-        totals = {"sent": 0, "failed": 0, "skipped": 0}
+        totals = Counter()
         for ids in day.sendable_batches(edition.date):
-            result = day.send_batch(ids)
-            for key in totals:
-                totals[key] += getattr(result, key)
+            totals.update(dataclasses.asdict(day.send_batch(ids)))
         self.stdout.write(
             f"Edition {edition.date}: {plan.planned} planned, {totals['sent']} sent, "
-            f"{totals['failed']} failed, {totals['skipped']} skipped; "
+            f"{totals['failed']} failed, {totals['unknown']} outcome unknown, {totals['skipped']} skipped; "
             f"{plan.nothing_matched} subscribers had nothing above the threshold."
         )
 

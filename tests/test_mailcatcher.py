@@ -1,0 +1,63 @@
+"""The development mail catcher that `make run` starts: what it catches is readable in the browser."""
+
+from __future__ import annotations
+
+import importlib
+import re
+
+import pytest
+from aiosmtpd.controller import Controller
+from django.core.mail import EmailMultiAlternatives, get_connection
+from django.test import Client
+from django.urls import clear_url_caches
+
+import config.urls
+from digest.management.commands.mailcatcher import Handler
+from tests.conftest import free_port
+
+
+@pytest.fixture
+def debug_urls(settings):
+    """The inbox is routed only when DEBUG is on, as under `make run`."""
+    settings.DEBUG = True
+    clear_url_caches()
+    importlib.reload(config.urls)
+    yield
+    settings.DEBUG = False
+    clear_url_caches()
+    importlib.reload(config.urls)
+
+
+@pytest.fixture
+def catcher(settings, tmp_path, debug_urls):
+    settings.MAILCATCHER_DIR = tmp_path / "mail"
+    port = free_port()
+    controller = Controller(Handler(), hostname="127.0.0.1", port=port)
+    controller.start()
+    yield port
+    controller.stop()
+
+
+def test_a_caught_digest_is_listed_and_shown_with_both_parts(catcher):
+    message = EmailMultiAlternatives(
+        "Paperboy, 3 Sep: Reinforcement Learning for Generative AI: A Survey and 9 more",
+        "1. Reinforcement Learning for Generative AI: A Survey",
+        "digest@localhost",
+        ["ada@example.com"],
+    )
+    message.attach_alternative("<p class='title'>Reinforcement Learning for Generative AI</p>", "text/html")
+    get_connection("django.core.mail.backends.smtp.EmailBackend", host="127.0.0.1", port=catcher).send_messages(
+        [message]
+    )
+    client = Client()
+
+    inbox = client.get("/dev/mail/").content.decode()
+    name = re.search(r'href="/dev/mail/(\d+)/"', inbox).group(1)
+    page = client.get(f"/dev/mail/{name}/").content.decode()
+    html = client.get(f"/dev/mail/{name}/html/")
+
+    assert "ada@example.com" in inbox
+    assert ">Paperboy, 3 Sep: Reinforcement Learning for Generative AI: A Survey and 9 more</a>" in inbox
+    assert "1. Reinforcement Learning for Generative AI: A Survey" in page
+    assert "<p class='title'>Reinforcement Learning for Generative AI</p>" in html.content.decode()
+    assert html["Content-Security-Policy"] == "script-src 'none'"
