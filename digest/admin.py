@@ -25,6 +25,9 @@ class EditionAdmin(admin.ModelAdmin):
     readonly_fields = ["date", "created_at", "ingested_at", "source_report"]
     actions = ["send_now"]
 
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False  # editions come from ingest
+
     def get_queryset(self, request: HttpRequest) -> QuerySet[Edition]:
         return (
             super()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.db import models
 from django.utils import timezone
+from django.utils.text import Truncator
 
 from subscriptions.models import Subscriber
 
@@ -62,7 +63,7 @@ class Paper(models.Model):
         ordering = ["-edition_date", "-upvotes", "arxiv_id"]
 
     def __str__(self) -> str:
-        return f"{self.arxiv_id}: {self.title[:80]}"
+        return f"{self.arxiv_id}: {Truncator(self.title).chars(80)}"
 
     @property
     def arxiv_url(self) -> str:
