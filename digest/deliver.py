@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from email.utils import make_msgid
 
 from django.conf import settings
-from django.core.mail import EmailMultiAlternatives, get_connection
+from django.core.mail import BadHeaderError, EmailMultiAlternatives, get_connection
 from django.core.mail.backends.base import BaseEmailBackend
 from django.db import transaction
 from django.db.models import F, Prefetch
@@ -210,7 +210,6 @@ def send_one(delivery: Delivery, connection: BaseEmailBackend) -> str:
         return "skipped"
     try:
         message = render(delivery)
-        message.message()  # builds the MIME message now, so a bad header fails before the claim
     except Exception as error:
         log.exception("Could not render delivery %s", delivery.pk)
         record_failure(delivery, error, attempts=delivery.attempts + 1)
@@ -220,8 +219,8 @@ def send_one(delivery: Delivery, connection: BaseEmailBackend) -> str:
         return "skipped"  # another worker has it, or already sent it
     try:
         connection.send_messages([message])
-    except (smtplib.SMTPRecipientsRefused, smtplib.SMTPResponseException) as error:
-        # The server answered no: nothing was accepted, so trying again is safe.
+    except (smtplib.SMTPRecipientsRefused, smtplib.SMTPResponseException, BadHeaderError) as error:
+        # The server answered no, or the message could not be built: nothing was accepted.
         record_failure(delivery, error, attempts=delivery.attempts + 1)
         connection.close()
         return "failed"

@@ -164,7 +164,7 @@ def test_an_unreachable_smtp_server_loses_nothing_and_uses_no_attempt(smtp, sett
     assert sorted(m["To"] for m in smtp.messages) == ["ada@example.com", "bob@example.com"]
 
 
-def test_a_header_that_cannot_be_sent_fails_before_the_claim(smtp, settings):
+def test_a_header_that_cannot_be_sent_fails_and_sends_nothing(smtp, settings):
     settings.PAPERBOY_LIST_ID = "Paperboy\r\nBcc: victim@example.com"  # header injection attempt
     load_day()
     make_subscriber("ada@example.com", "reinforcement learning")
