@@ -50,6 +50,8 @@ class EditionRenderer:
         self.layout = ""
         self.cards: dict[str, str] = {}
         self.versions: dict[str, dt.datetime | None] = {}
+        self.card_bytes: dict[str, int] = {}  # sizes, so fitting an email costs no encoding
+        self.layout_bytes = 0
 
     def prepare(self, papers: Iterable[Paper]) -> None:
         """Inline the layout and the cards of any papers not seen yet, in one premailer call."""
@@ -69,7 +71,10 @@ class EditionRenderer:
         )
         inlined = inline_css(html)
         self.layout = CARDS.sub("<!--pb:cards-->", inlined)
-        self.cards.update(CARD.findall(inlined))
+        self.layout_bytes = len(self.layout.encode())
+        for arxiv_id, card in CARD.findall(inlined):
+            self.cards[arxiv_id] = card
+            self.card_bytes[arxiv_id] = len(card.encode())
         self.versions.update((p.arxiv_id, p.updated_at) for p in missing)
 
     def html(self, items: Sequence[DigestItem], intro: str, unsubscribe_url: str) -> str:
@@ -83,9 +88,9 @@ class EditionRenderer:
     def fitting(self, items: Sequence[DigestItem]) -> Sequence[DigestItem]:
         """The leading items whose cards fit under Gmail's clipping size, with room for the
         per-recipient text; the rest would hide the footer and its unsubscribe link."""
-        room = GMAIL_CLIP_BYTES - len(self.layout.encode()) - PER_RECIPIENT_ALLOWANCE
+        room = GMAIL_CLIP_BYTES - self.layout_bytes - PER_RECIPIENT_ALLOWANCE
         for count, item in enumerate(items):
-            room -= len(self.cards[item.paper.arxiv_id].encode()) + len(item.why.encode()) * 2
+            room -= self.card_bytes[item.paper.arxiv_id] + len(item.why.encode()) * 2
             if room < 0:
                 log.warning("Digest cut from %d to %d papers to stay under Gmail's clipping size", len(items), count)
                 return items[:count]
