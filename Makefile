@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 PY := $(BIN)/python
 
-.PHONY: run test lint install install-test migrate sample-day clean
+.PHONY: run test lint install install-test browser migrate sample-day clean
 
 $(BIN)/activate:
 	$(PYTHON) -m venv $(VENV)
@@ -13,8 +13,13 @@ $(BIN)/activate:
 install: $(BIN)/activate
 	$(PY) -m pip install --quiet -e ".[dev]"
 
-install-test: $(BIN)/activate
+install-test: $(BIN)/activate browser
 	$(PY) -m pip install --quiet -e ".[dev,test]"
+
+# Browser tests drive Debian's Chromium (Playwright's own browser download cannot work offline).
+browser:
+	@test -x /usr/bin/chromium || apt-get install -y --no-install-recommends chromium chromium-driver \
+		|| echo "Chromium could not be installed: browser tests will be skipped"
 
 migrate: install
 	$(PY) manage.py migrate --noinput

@@ -11,6 +11,7 @@ admin.site.index_title = "Editions, deliveries and subscribers"
 urlpatterns = [
     path("", digest_views.home, name="home"),
     path("", include("subscriptions.urls")),
+    path("", include("digest.urls")),
     path("admin/", admin.site.urls),
 ]
 

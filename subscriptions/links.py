@@ -1,31 +1,95 @@
-"""Signed links in emails. One salt per purpose, so a token made for one job opens no other."""
+"""Signed links in emails and pages. One salt per purpose, so a token made for one job opens no
+other. django.core.signing checks SECRET_KEY_FALLBACKS too, so links signed before a key
+rotation keep working until the old key is dropped from the fallbacks."""
 
 from __future__ import annotations
+
+import datetime as dt
+from typing import Any
 
 from django.conf import settings
 from django.core import signing
 from django.urls import reverse
 
+# Salts are part of every token ever sent: never rename one.
 UNSUBSCRIBE_SALT = "paperboy.unsubscribe"
-
-
-def unsubscribe_token(subscriber_id: int) -> str:
-    # No timestamp, no expiry: the link in a year-old email must still work, and every email
-    # to one subscriber carries the same link.
-    return signing.Signer(salt=UNSUBSCRIBE_SALT).sign_object(subscriber_id)
-
-
-def subscriber_id_from_unsubscribe_token(token: str) -> int:
-    """Raises signing.BadSignature for a forged or truncated token."""
-    value = signing.Signer(salt=UNSUBSCRIBE_SALT).unsign_object(token)
-    if not isinstance(value, int):
-        raise signing.BadSignature("unexpected payload")
-    return value
+MANAGE_SALT = "paperboy.manage"
+CONFIRM_SALT = "paperboy.confirm"
+EMAIL_CHANGE_SALT = "paperboy.email-change"
+FEEDBACK_SALT = "paperboy.feedback"
+WEB_VIEW_SALT = "paperboy.web-view"
+FEED_SALT = "paperboy.feed"
 
 
 def absolute(path: str) -> str:
     return f"{settings.SITE_URL}{path}"
 
 
+def sign(salt: str, payload: Any, *, timestamped: bool = False) -> str:
+    signer = signing.TimestampSigner(salt=salt) if timestamped else signing.Signer(salt=salt)
+    return signer.sign_object(payload)
+
+
+def unsign(salt: str, token: str, *, max_age: dt.timedelta | None = None) -> Any:
+    """The payload; raises signing.BadSignature for a forged or truncated token and
+    signing.SignatureExpired (a subclass) for one older than max_age."""
+    if max_age is not None:
+        return signing.TimestampSigner(salt=salt).unsign_object(token, max_age=max_age)
+    return signing.Signer(salt=salt).unsign_object(token)
+
+
+def unsign_id(salt: str, token: str, *, max_age: dt.timedelta | None = None) -> int:
+    value = unsign(salt, token, max_age=max_age)
+    if not isinstance(value, int) or isinstance(value, bool):
+        raise signing.BadSignature("unexpected payload")
+    return value
+
+
+# Links without expiry: the link in a year-old email must still work, and every email to one
+# subscriber carries the same link.
+
+
+def unsubscribe_token(subscriber_id: int) -> str:
+    return sign(UNSUBSCRIBE_SALT, subscriber_id)
+
+
+def subscriber_id_from_unsubscribe_token(token: str) -> int:
+    """Raises signing.BadSignature for a forged or truncated token."""
+    return unsign_id(UNSUBSCRIBE_SALT, token)
+
+
 def unsubscribe_url(subscriber_id: int) -> str:
     return absolute(reverse("subscriptions:unsubscribe", args=[unsubscribe_token(subscriber_id)]))
+
+
+def manage_url(subscriber_id: int) -> str:
+    """The preference center."""
+    return absolute(reverse("subscriptions:manage", args=[sign(MANAGE_SALT, subscriber_id)]))
+
+
+def feed_url(subscriber_id: int) -> str:
+    """The private Atom feed of one subscriber's digests."""
+    return absolute(reverse("subscriptions:feed", args=[sign(FEED_SALT, subscriber_id)]))
+
+
+def feedback_url(subscriber_id: int, paper_id: int, vote: str) -> str:
+    """A 👍 ("up") or 👎 ("down") link for one paper in one subscriber's email."""
+    return absolute(reverse("digest:feedback", args=[sign(FEEDBACK_SALT, [subscriber_id, paper_id, vote])]))
+
+
+def web_view_url(subscriber_id: int, edition_date: dt.date) -> str:
+    """The "view in browser" page of one subscriber's digest for one edition."""
+    payload = [subscriber_id, edition_date.isoformat()]
+    return absolute(reverse("digest:web-view", args=[sign(WEB_VIEW_SALT, payload)]))
+
+
+# Links that expire: they prove control of an address at one moment.
+
+
+def confirm_url(subscriber_id: int) -> str:
+    return absolute(reverse("subscriptions:confirm", args=[sign(CONFIRM_SALT, subscriber_id, timestamped=True)]))
+
+
+def email_change_url(subscriber_id: int, new_email: str) -> str:
+    token = sign(EMAIL_CHANGE_SALT, [subscriber_id, new_email], timestamped=True)
+    return absolute(reverse("subscriptions:email-change", args=[token]))

@@ -265,3 +265,54 @@ def celery_worker(smtp: SMTPSink, feed_server: FeedServer, tmp_path: Path) -> It
     yield worker
     worker.stop()
     print(worker.log()[-5000:])
+
+
+# --- A real browser: Debian's Chromium driven by Playwright (never `playwright install`). ---
+
+CHROMIUM = Path(os.environ.get("PAPERBOY_CHROMIUM", "/usr/bin/chromium"))
+CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
+SCREENSHOTS = PROJECT / "test-artifacts" / "screenshots"
+
+
+@pytest.fixture(scope="session")
+def chromium() -> Iterator[object]:
+    """One Chromium for the session. Without it, browser tests skip, except under CI
+    (PAPERBOY_REQUIRE_BROWSER=1), where a missing browser is a failure."""
+    if not CHROMIUM.exists():
+        message = f"Chromium not found at {CHROMIUM}: apt-get install -y chromium chromium-driver"
+        if os.environ.get("PAPERBOY_REQUIRE_BROWSER") == "1":
+            pytest.fail(message)
+        pytest.skip(message)
+    from playwright.sync_api import sync_playwright
+
+    # Playwright's sync API keeps an event loop in this thread; Django's ORM would refuse to run
+    # next to it, though nothing here is concurrent.
+    previous = os.environ.get("DJANGO_ALLOW_ASYNC_UNSAFE")
+    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+    try:
+        with sync_playwright() as playwright:
+            browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_FLAGS)
+            yield browser
+            browser.close()
+    finally:
+        if previous is None:
+            os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
+        else:
+            os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = previous
+
+
+@pytest.fixture
+def browser_page(chromium) -> Iterator[object]:
+    """A fresh browser context (no cookies) at desktop width; use page.set_viewport_size for phones."""
+    context = chromium.new_context(viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    yield page
+    context.close()
+
+
+def save_screenshot(page, name: str) -> Path:
+    """Saves a full-page PNG under test-artifacts/screenshots/ (kept by CI, ignored by git)."""
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    path = SCREENSHOTS / f"{name}.png"
+    page.screenshot(path=str(path), full_page=True)
+    return path
