@@ -8,6 +8,7 @@ ImproperlyConfigured that names the variable. See .env.example for the full list
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -107,7 +108,7 @@ ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS", f"{SITE_DOMAIN},localhost,127.0
 CSRF_TRUSTED_ORIGINS = [SITE_URL] if SITE_URL.startswith("https://") else []
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    "digest.admin_site.PaperboyAdminConfig",  # django.contrib.admin with the staff dashboard (issue 7)
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -217,6 +218,18 @@ PAPERBOY_MAX_ATTEMPTS = env_int("PAPERBOY_MAX_ATTEMPTS", 3, 1, 20)
 # send hour, which for most of the world is the next morning.
 PAPERBOY_INGEST_HOUR_UTC = env_int("PAPERBOY_INGEST_HOUR_UTC", 21, 0, 23)
 PAPERBOY_LIST_ID = env_str("PAPERBOY_LIST_ID", f"Paperboy daily digest <digest.{SITE_DOMAIN}>")
+
+# --- Staff dashboard and health (issue 7) -------------------------------------------------
+PAPERBOY_ADMIN_URL = env_str("PAPERBOY_ADMIN_URL", "admin/")
+if not re.fullmatch(r"([A-Za-z0-9._~-]+/)+", PAPERBOY_ADMIN_URL):
+    raise ImproperlyConfigured(
+        f"PAPERBOY_ADMIN_URL must be a path like staff/ or ops/admin/, not {PAPERBOY_ADMIN_URL!r}"
+    )
+# /healthz fails the ingest or digest check when the last success is older than this; one
+# missed daily run is enough to page someone.
+PAPERBOY_HEALTH_INGEST_MAX_AGE_HOURS = env_int("PAPERBOY_HEALTH_INGEST_MAX_AGE_HOURS", 30, 1)
+PAPERBOY_HEALTH_DIGEST_MAX_AGE_HOURS = env_int("PAPERBOY_HEALTH_DIGEST_MAX_AGE_HOURS", 30, 1)
+PAPERBOY_DASHBOARD_POLL_SECONDS = env_int("PAPERBOY_DASHBOARD_POLL_SECONDS", 15, 1, 3600)
 
 # --- Celery ------------------------------------------------------------------------------
 # REDIS_URL (or CELERY_BROKER_URL) in production; without one, kombu's filesystem transport

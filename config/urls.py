@@ -2,17 +2,15 @@ from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path
 
+from digest import health
 from digest import views as digest_views
-
-admin.site.site_header = "Paperboy staff"
-admin.site.site_title = "Paperboy staff"
-admin.site.index_title = "Editions, deliveries and subscribers"
 
 urlpatterns = [
     path("", digest_views.home, name="home"),
     path("", include("subscriptions.urls")),
     path("", include("digest.urls")),
-    path("admin/", admin.site.urls),
+    path("healthz", health.healthz, name="healthz"),  # no trailing slash: probes don't follow redirects
+    path(settings.PAPERBOY_ADMIN_URL, admin.site.urls),  # with the staff dashboard (digest/admin_site.py)
 ]
 
 if settings.DEBUG:

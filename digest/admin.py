@@ -6,11 +6,11 @@ from django.contrib import admin, messages
 from django.db import transaction
 from django.db.models import Count, OuterRef, Q, QuerySet, Subquery
 from django.db.models.functions import Coalesce
-from django.http import HttpRequest
+from django.http import HttpRequest, StreamingHttpResponse
 from django.utils.html import format_html_join
 from django.utils.safestring import mark_safe
 
-from digest import tasks
+from digest import exports, staff, tasks
 from digest.models import Delivery, DeliveryItem, Edition, Paper
 
 
@@ -19,9 +19,15 @@ def delivery_count(**conditions) -> Coalesce:
     return Coalesce(Subquery(deliveries.values("edition_date").annotate(n=Count("pk")).values("n")), 0)
 
 
+def paper_count() -> Coalesce:
+    papers = Paper.objects.filter(edition_date=OuterRef("date")).order_by()
+    return Coalesce(Subquery(papers.values("edition_date").annotate(n=Count("pk")).values("n")), 0)
+
+
 @admin.register(Edition)
 class EditionAdmin(admin.ModelAdmin):
-    list_display = ["date", "ingested_at", "source_summary", "sent_count", "open_count"]
+    list_display = ["date", "ingested_at", "papers_listed", "source_summary", "sent_count", "open_count"]
+    date_hierarchy = "date"
     readonly_fields = ["date", "created_at", "ingested_at", "source_report"]
     actions = ["send_now"]
 
@@ -33,10 +39,15 @@ class EditionAdmin(admin.ModelAdmin):
             super()
             .get_queryset(request)
             .annotate(
+                papers_total=paper_count(),
                 sent=delivery_count(status=Delivery.Status.SENT),
                 unsent=delivery_count(status__in=[s for s in Delivery.Status.values if s != Delivery.Status.SENT]),
             )
         )
+
+    @admin.display(description="Papers", ordering="papers_total")
+    def papers_listed(self, edition: Edition) -> int:
+        return edition.papers_total
 
     @admin.display(description="Sources")
     def source_summary(self, edition: Edition) -> str:
@@ -59,10 +70,18 @@ class EditionAdmin(admin.ModelAdmin):
 
 @admin.register(Paper)
 class PaperAdmin(admin.ModelAdmin):
-    list_display = ["arxiv_id", "title", "edition_date", "upvotes", "sources_list"]
-    list_filter = ["edition_date"]
+    list_display = ["arxiv_id", "title", "edition_date", "upvotes", "sources_list", "times_sent"]
+    date_hierarchy = "edition_date"
     search_fields = ["arxiv_id", "title", "authors"]
     readonly_fields = ["created_at", "updated_at"]
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Paper]:
+        sent = Q(deliveries__status=Delivery.Status.SENT)
+        return super().get_queryset(request).annotate(sent_total=Count("deliveries", filter=sent))
+
+    @admin.display(description="Sent", ordering="sent_total")
+    def times_sent(self, paper: Paper) -> int:
+        return paper.sent_total
 
     @admin.display(description="Sources")
     def sources_list(self, paper: Paper) -> str:
@@ -91,7 +110,8 @@ class DeliveryItemInline(admin.TabularInline):
 @admin.register(Delivery)
 class DeliveryAdmin(admin.ModelAdmin):
     list_display = ["subscriber", "edition_date", "status", "paper_count", "attempts", "sent_at", "last_error"]
-    list_filter = ["status", "edition_date"]
+    list_filter = ["status"]
+    date_hierarchy = "edition_date"
     list_select_related = ["subscriber"]
     search_fields = ["subscriber__email", "message_id"]
     readonly_fields = [
@@ -105,7 +125,7 @@ class DeliveryAdmin(admin.ModelAdmin):
         "last_error",
     ]
     inlines = [DeliveryItemInline]
-    actions = ["mark_for_retry"]
+    actions = ["resend_failed", "mark_for_retry", "export_csv"]
 
     # Deliveries are written by the pipeline; staff read them and requeue with the action.
     def has_add_permission(self, request: HttpRequest) -> bool:
@@ -120,6 +140,18 @@ class DeliveryAdmin(admin.ModelAdmin):
     @admin.display(description="Papers", ordering="paper_count")
     def paper_count(self, delivery: Delivery) -> int:
         return delivery.paper_count
+
+    @admin.action(description="Resend failed deliveries")
+    def resend_failed(self, request: HttpRequest, queryset: QuerySet[Delivery]) -> None:
+        selected = list(queryset.values_list("pk", flat=True))
+        count = staff.resend_failed(selected)
+        skipped = f"; {len(selected) - count} not in a failed state were left alone" if count < len(selected) else ""
+        self.message_user(request, f"{count} failed deliveries queued to be sent again{skipped}.", messages.SUCCESS)
+
+    @admin.action(description="Export selected deliveries as CSV")
+    def export_csv(self, request: HttpRequest, queryset: QuerySet[Delivery]) -> StreamingHttpResponse:
+        selected = Delivery.objects.filter(pk__in=queryset.values("pk"))
+        return exports.csv_response("deliveries", exports.DELIVERY_HEADER, exports.delivery_rows(selected))
 
     @admin.action(description="Send again (only for rows you have checked were not delivered)")
     def mark_for_retry(self, request: HttpRequest, queryset: QuerySet[Delivery]) -> None:

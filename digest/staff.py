@@ -1,0 +1,76 @@
+"""What staff do from the admin: ingest a day now, resend failed deliveries, send a test digest.
+
+The admin actions and dashboard forms call these; each is the same code path the day's run
+uses (digest.tasks, digest.deliver, digest.render), so a test digest looks exactly like the real one.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable
+from email.utils import make_msgid
+from functools import partial
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import Prefetch
+
+from digest import tasks
+from digest.deliver import EditionIndexes
+from digest.models import Delivery, DeliveryItem, Edition
+from digest.render import DigestItem, renderer_for
+from subscriptions.models import Interest, Subscriber
+
+# Every "failed" state, in one place: issue 6 renames them (failed_temporary, failed_permanent).
+FAILED_STATUSES: tuple[str, ...] = (Delivery.Status.FAILED, Delivery.Status.GAVE_UP)
+
+
+class NothingToSendError(Exception):
+    """A test digest that would be empty: the same case in which the day's run sends nothing."""
+
+
+def queue_ingest(day: dt.date) -> None:
+    """Ingest a day on a worker: reading HF's pages and arXiv's feeds (3 s apart, by their terms)
+    takes longer than a web request should, and the worker's run is the one beat schedules."""
+    transaction.on_commit(partial(tasks.ingest_papers.delay, day.isoformat()))
+
+
+@transaction.atomic
+def resend_failed(delivery_ids: Iterable[int]) -> int:
+    """Put these deliveries back to pending with fresh attempts, if they failed, and queue their
+    editions' batches. Rows in `sending` are left alone: the server may have taken them."""
+    rows = Delivery.objects.filter(pk__in=list(delivery_ids), status__in=FAILED_STATUSES)
+    dates = sorted(set(rows.values_list("edition_date", flat=True)))
+    count = rows.update(status=Delivery.Status.PENDING, attempts=0)
+    if dates:
+        tasks.queue_batches(*dates)
+    return count
+
+
+def digest_items(subscriber: Subscriber, edition_date: dt.date) -> list[DigestItem]:
+    """What this subscriber gets for the edition: the planned papers if the run has planned
+    them, else a fresh ranking as the run would make it."""
+    planned = (
+        subscriber.deliveries.filter(edition_date=edition_date)
+        .prefetch_related(Prefetch("items", queryset=DeliveryItem.objects.select_related("paper")))
+        .first()
+    )
+    if planned is not None:
+        return [DigestItem(i.paper, i.why, i.matched_interest) for i in planned.items.all()]
+    topics = list(subscriber.interests.filter(kind=Interest.Kind.TOPIC).values_list("value", flat=True))
+    index = EditionIndexes(edition_date)[subscriber.frequency]
+    matches = index.rank(topics, subscriber.max_papers, settings.PAPERBOY_MATCH_THRESHOLD)
+    return [DigestItem(m.paper, m.why, m.interest) for m in matches]
+
+
+def send_test_digest(subscriber: Subscriber, address: str, edition: Edition) -> str:
+    """Send the subscriber's digest of this edition to another address, marked as a test.
+    Records no Delivery: it is not the subscriber's email. Returns the subject sent."""
+    items = digest_items(subscriber, edition.date)
+    if not items:
+        raise NothingToSendError(f"Nothing in the edition of {edition.date} matches {subscriber.email}'s topics.")
+    message = renderer_for(edition.date).message(subscriber, items, make_msgid("test", settings.SITE_DOMAIN))
+    message.to = [address]
+    message.subject = f"[Test] {message.subject}"
+    message.send()
+    return message.subject
