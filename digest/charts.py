@@ -20,6 +20,10 @@ class Series:
     color: str
 
 
+def num(value: float) -> str:
+    return f"{value:.1f}"
+
+
 def nice_ceiling(value: int) -> int:
     """The smallest 1, 2 or 5 times a power of ten at or above value, for round axis ticks."""
     if value <= 1:
@@ -49,12 +53,11 @@ def stacked_bars(title: str, labels: list[str], series: list[Series]) -> SafeStr
             if value:
                 parts.append(
                     format_html(
-                        '<rect x="{:.1f}" y="{:.1f}" width="{:.1f}" height="{:.1f}" fill="{}">'
-                        "<title>{}: {} {}</title></rect>",
-                        x,
-                        y(base + value),
-                        bar,
-                        y(base) - y(base + value),
+                        '<rect x="{}" y="{}" width="{}" height="{}" fill="{}"><title>{}: {} {}</title></rect>',
+                        num(x),
+                        num(y(base + value)),
+                        num(bar),
+                        num(y(base) - y(base + value)),
                         s.color,
                         label,
                         value,
@@ -65,8 +68,8 @@ def stacked_bars(title: str, labels: list[str], series: list[Series]) -> SafeStr
         if i % every == 0:
             parts.append(
                 format_html(
-                    '<text x="{:.1f}" y="{}" text-anchor="middle" class="pb-chart-x">{}</text>',
-                    x + bar / 2,
+                    '<text x="{}" y="{}" text-anchor="middle" class="pb-chart-x">{}</text>',
+                    num(x + bar / 2),
                     HEIGHT - 6,
                     label,
                 )
@@ -92,7 +95,7 @@ def axis(top: int, y) -> SafeString:
     ticks = sorted({0, top // 2 if top % 2 == 0 else top / 2, top})
     return format_html_join(
         "",
-        '<line x1="{}" x2="{}" y1="{:.1f}" y2="{:.1f}" class="pb-chart-grid"></line>'
-        '<text x="{}" y="{:.1f}" text-anchor="end" class="pb-chart-y">{}</text>',
-        ((LEFT, WIDTH - RIGHT, y(t), y(t), LEFT - 6, y(t) + 4, f"{t:g}") for t in ticks),
+        '<line x1="{}" x2="{}" y1="{}" y2="{}" class="pb-chart-grid"></line>'
+        '<text x="{}" y="{}" text-anchor="end" class="pb-chart-y">{}</text>',
+        ((LEFT, WIDTH - RIGHT, num(y(t)), num(y(t)), LEFT - 6, num(y(t) + 4), f"{t:g}") for t in ticks),
     )
