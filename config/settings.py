@@ -220,8 +220,8 @@ PAPERBOY_INGEST_HOUR_UTC = env_int("PAPERBOY_INGEST_HOUR_UTC", 21, 0, 23)
 PAPERBOY_LIST_ID = env_str("PAPERBOY_LIST_ID", f"Paperboy daily digest <digest.{SITE_DOMAIN}>")
 
 # --- Staff dashboard and health (issue 7) -------------------------------------------------
-PAPERBOY_ADMIN_URL = env_str("PAPERBOY_ADMIN_URL", "admin/")
-if not re.fullmatch(r"([A-Za-z0-9._~-]+/)+", PAPERBOY_ADMIN_URL):
+PAPERBOY_ADMIN_URL = os.environ.get("PAPERBOY_ADMIN_URL") or "admin/"
+if not re.fullmatch(r"((?!\.+/)[A-Za-z0-9._~-]+/)+", PAPERBOY_ADMIN_URL):
     raise ImproperlyConfigured(
         f"PAPERBOY_ADMIN_URL must be a path like staff/ or ops/admin/, not {PAPERBOY_ADMIN_URL!r}"
     )
