@@ -8,9 +8,9 @@ from dataclasses import dataclass
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString, mark_safe
 
-WIDTH, HEIGHT = 640, 200
-LEFT, RIGHT, TOP, BOTTOM = 40, 8, 10, 24
-MAX_X_LABELS = 10
+WIDTH, HEIGHT = 640, 220
+LEFT, RIGHT, TOP, BOTTOM = 44, 8, 12, 28
+MAX_X_LABELS = 8
 
 
 @dataclass(frozen=True)
@@ -70,7 +70,7 @@ def stacked_bars(title: str, labels: list[str], series: list[Series]) -> SafeStr
                 format_html(
                     '<text x="{}" y="{}" text-anchor="middle" class="pb-chart-x">{}</text>',
                     num(x + bar / 2),
-                    HEIGHT - 6,
+                    HEIGHT - 8,
                     label,
                 )
             )
@@ -92,10 +92,10 @@ def stacked_bars(title: str, labels: list[str], series: list[Series]) -> SafeStr
 
 
 def axis(top: int, y) -> SafeString:
-    ticks = sorted({0, top // 2 if top % 2 == 0 else top / 2, top})
+    ticks = [0, top // 2, top] if top % 2 == 0 else [0, top]  # whole numbers only: these are counts
     return format_html_join(
         "",
         '<line x1="{}" x2="{}" y1="{}" y2="{}" class="pb-chart-grid"></line>'
         '<text x="{}" y="{}" text-anchor="end" class="pb-chart-y">{}</text>',
-        ((LEFT, WIDTH - RIGHT, num(y(t)), num(y(t)), LEFT - 6, num(y(t) + 4), f"{t:g}") for t in ticks),
+        ((LEFT, WIDTH - RIGHT, num(y(t)), num(y(t)), LEFT - 6, num(y(t) + 5), t) for t in ticks),
     )
