@@ -19,7 +19,7 @@ from django.db.models import Max
 from django.http import HttpRequest, JsonResponse
 from django.utils import timezone
 from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_safe
 from kombu import Connection
 
 from digest.dashboard import last_successful_ingest
@@ -111,7 +111,7 @@ def run_check(name: str) -> CheckResult:
 
 
 @never_cache
-@require_GET
+@require_safe  # GET, and HEAD for probes that only read the status
 def healthz(request: HttpRequest) -> JsonResponse:
     names = request.GET.getlist("check") or list(CHECKS)
     unknown = [name for name in names if name not in CHECKS]

@@ -43,6 +43,8 @@ def resend_failed(delivery_ids: Iterable[int]) -> int:
     dates = sorted(set(rows.values_list("edition_date", flat=True)))
     count = rows.update(status=Delivery.Status.PENDING, attempts=0)
     if dates:
+        # Queues every sendable row of those editions: the others pending there are due anyway,
+        # and the per-row claim keeps a row queued twice from being sent twice.
         tasks.queue_batches(*dates)
     return count
 

@@ -188,7 +188,7 @@ def test_deliveries_export_as_csv(staff_client):
             "id": str(failed.pk),
             "subscriber_email": "ada@example.com",
             "edition_date": "2025-09-03",
-            "status": "failed",
+            "status": S.FAILED.value,
             "attempts": "2",
             "papers": "2",
             "created_at": failed.created_at.isoformat(),
