@@ -4,7 +4,7 @@ from functools import partial
 
 from django.contrib import admin, messages
 from django.db import transaction
-from django.db.models import Count, OuterRef, Q, QuerySet, Subquery
+from django.db.models import F, Func, OuterRef, Q, QuerySet, Subquery
 from django.db.models.functions import Coalesce
 from django.http import HttpRequest, StreamingHttpResponse
 from django.utils.html import format_html_join
@@ -14,14 +14,20 @@ from digest import exports, staff, tasks
 from digest.models import Delivery, DeliveryItem, Edition, Paper
 
 
+def count_of(rows: QuerySet) -> Coalesce:
+    """A per-row count as a correlated subquery (rows filtered on OuterRef): the database counts
+    for the page's rows only, where a JOIN + GROUP BY would aggregate the whole table first.
+    COUNT as a plain function, so Django adds no GROUP BY to the subquery."""
+    counted = rows.order_by().annotate(n=Func(F("pk"), function="COUNT")).values("n")
+    return Coalesce(Subquery(counted), 0)
+
+
 def delivery_count(**conditions) -> Coalesce:
-    deliveries = Delivery.objects.filter(edition_date=OuterRef("date"), **conditions).order_by()
-    return Coalesce(Subquery(deliveries.values("edition_date").annotate(n=Count("pk")).values("n")), 0)
+    return count_of(Delivery.objects.filter(edition_date=OuterRef("date"), **conditions))
 
 
 def paper_count() -> Coalesce:
-    papers = Paper.objects.filter(edition_date=OuterRef("date")).order_by()
-    return Coalesce(Subquery(papers.values("edition_date").annotate(n=Count("pk")).values("n")), 0)
+    return count_of(Paper.objects.filter(edition_date=OuterRef("date")))
 
 
 @admin.register(Edition)
@@ -76,8 +82,8 @@ class PaperAdmin(admin.ModelAdmin):
     readonly_fields = ["created_at", "updated_at"]
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Paper]:
-        sent = Q(deliveries__status=Delivery.Status.SENT)
-        return super().get_queryset(request).annotate(sent_total=Count("deliveries", filter=sent))
+        sent = DeliveryItem.objects.filter(paper=OuterRef("pk"), delivery__status=Delivery.Status.SENT)
+        return super().get_queryset(request).annotate(sent_total=count_of(sent))
 
     @admin.display(description="Sent", ordering="sent_total")
     def times_sent(self, paper: Paper) -> int:
@@ -135,7 +141,11 @@ class DeliveryAdmin(admin.ModelAdmin):
         return False
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Delivery]:
-        return super().get_queryset(request).annotate(paper_count=Count("items"))
+        return (
+            super()
+            .get_queryset(request)
+            .annotate(paper_count=count_of(DeliveryItem.objects.filter(delivery=OuterRef("pk"))))
+        )
 
     @admin.display(description="Papers", ordering="paper_count")
     def paper_count(self, delivery: Delivery) -> int:

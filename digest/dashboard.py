@@ -10,7 +10,7 @@ from django.db.models.functions import Lower, TruncDate
 from django.utils import timezone
 
 from digest.day import latest_edition
-from digest.models import Delivery, Edition, Paper
+from digest.models import Delivery, DeliveryItem, Edition, Paper
 from digest.staff import FAILED_STATUSES
 from subscriptions.models import Interest, Subscriber
 
@@ -163,14 +163,19 @@ def run_progress(today: dt.date) -> RunProgress:
 
 
 def papers_most_sent(today: dt.date, days: int = SUBSCRIBER_DAYS, limit: int = TOP) -> list[Paper]:
+    """Counted on the delivery items alone (grouped by one id), then the few papers fetched."""
     start = today - dt.timedelta(days=days - 1)
-    sent = Q(deliveries__status=Delivery.Status.SENT, deliveries__edition_date__gte=start)
-    return list(
-        Paper.objects.filter(edition_date__gte=start - dt.timedelta(days=7))  # weekly digests reach back a week
-        .annotate(times_sent=Count("deliveries", filter=sent))
-        .filter(times_sent__gt=0)
-        .order_by("-times_sent", "-upvotes", "arxiv_id")[:limit]
+    top = list(
+        DeliveryItem.objects.filter(delivery__status=Delivery.Status.SENT, delivery__edition_date__gte=start)
+        .order_by()
+        .values_list("paper")
+        .annotate(n=Count("pk"))
+        .order_by("-n", "paper")[:limit]
     )
+    papers = Paper.objects.in_bulk([paper_id for paper_id, _ in top])
+    for paper_id, n in top:
+        papers[paper_id].times_sent = n
+    return [papers[paper_id] for paper_id, _ in top]
 
 
 # --- Ingest ------------------------------------------------------------------------------

@@ -3,7 +3,7 @@ from __future__ import annotations
 from urllib.parse import urlencode
 
 from django.contrib import admin, messages
-from django.db.models import Count, Q, QuerySet
+from django.db.models import OuterRef, QuerySet
 from django.http import HttpRequest, HttpResponseRedirect, StreamingHttpResponse
 from django.urls import reverse
 from django.utils import timezone
@@ -11,6 +11,7 @@ from django.utils.html import format_html
 
 # Admin modules load once every app is ready, so subscriptions may use digest's pieces here.
 from digest import exports
+from digest.admin import count_of
 from digest.day import latest_edition
 from digest.models import Delivery
 from subscriptions.models import Interest, Subscriber
@@ -63,14 +64,12 @@ class SubscriberAdmin(admin.ModelAdmin):
         super().save_model(request, subscriber, form, change)
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Subscriber]:
-        sent = Q(deliveries__status=Delivery.Status.SENT)
-        # distinct: two counts over two joins would otherwise multiply each other.
         return (
             super()
             .get_queryset(request)
             .annotate(
-                interest_count=Count("interests", distinct=True),
-                sent_total=Count("deliveries", filter=sent, distinct=True),
+                interest_count=count_of(Interest.objects.filter(subscriber=OuterRef("pk"))),
+                sent_total=count_of(Delivery.objects.filter(subscriber=OuterRef("pk"), status=Delivery.Status.SENT)),
             )
         )
 
