@@ -151,7 +151,7 @@ class DeliveryAdmin(admin.ModelAdmin):
     def paper_count(self, delivery: Delivery) -> int:
         return delivery.paper_count
 
-    @admin.action(description="Resend failed deliveries")
+    @admin.action(description="Resend failed deliveries", permissions=["change"])
     def resend_failed(self, request: HttpRequest, queryset: QuerySet[Delivery]) -> None:
         selected = list(queryset.values_list("pk", flat=True))
         count = staff.resend_failed(selected)

@@ -46,7 +46,7 @@ class SubscriberAdmin(admin.ModelAdmin):
         "created_at",
         "confirmed_at",
     ]
-    list_filter = ["status", "frequency", "timezone"]
+    list_filter = ["status", "frequency"]
     search_fields = ["email", "interests__value"]
     date_hierarchy = "created_at"
     readonly_fields = ["created_at", "confirmed_at", "unsubscribed_at", "digest_preview"]
@@ -90,12 +90,12 @@ class SubscriberAdmin(admin.ModelAdmin):
         url = f"{reverse('digest:staff-preview')}?{query}"
         return format_html('<a href="{}">Preview their digest of {}</a>', url, edition.date.isoformat())
 
-    @admin.action(description="Pause the selected subscribers")
+    @admin.action(description="Pause the selected subscribers", permissions=["change"])
     def pause(self, request: HttpRequest, queryset: QuerySet[Subscriber]) -> None:
         changed = self.move(queryset, Subscriber.Status.ACTIVE, Subscriber.Status.PAUSED)
         self.message_user(request, f"Paused {changed} of {queryset.count()} (only active subscribers can be paused).")
 
-    @admin.action(description="Resume the selected paused subscribers")
+    @admin.action(description="Resume the selected paused subscribers", permissions=["change"])
     def resume(self, request: HttpRequest, queryset: QuerySet[Subscriber]) -> None:
         # Only paused ones: someone who unsubscribed or bounced must not be signed up again by staff.
         changed = self.move(queryset, Subscriber.Status.PAUSED, Subscriber.Status.ACTIVE)

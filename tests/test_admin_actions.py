@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import html
 import io
+import re
 from email.utils import make_msgid
 
 import pytest
 from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Permission
 
 from config.celery import app
 from digest.models import Delivery, DeliveryItem, Paper
@@ -116,6 +119,33 @@ def test_resending_failed_deliveries_sends_them_and_leaves_the_rest_alone(
         "done@example.com": S.SENT,
     }
     assert Delivery.objects.get(pk=refused.pk).attempts == 1  # a fresh count, then one attempt
+
+
+def test_the_dashboards_failed_deliveries_link_lists_every_failed_state_and_nothing_else(staff_client):
+    load_day()
+    planned(make_subscriber("retry@example.com"), S.FAILED)
+    planned(make_subscriber("refused@example.com"), S.GAVE_UP)
+    planned(make_subscriber("done@example.com"), S.SENT)
+    dashboard = staff_client.get("/admin/dashboard/").content.decode()
+    link = re.search(r'<a href="(/admin/digest/delivery/\?status__in=[^"]+)">Failed deliveries</a>', dashboard)
+
+    page = staff_client.get(html.unescape(link.group(1))).content.decode()
+
+    assert "retry@example.com" in page and "refused@example.com" in page
+    assert "done@example.com" not in page
+
+
+def test_staff_who_may_only_view_cannot_pause_or_resend(client):
+    viewer = get_user_model().objects.create_user("viewer", "viewer@example.com", "pw", is_staff=True)
+    viewer.user_permissions.add(*Permission.objects.filter(codename__in=["view_subscriber", "view_delivery"]))
+    client.force_login(viewer)
+    ada = make_subscriber("ada@example.com")
+
+    act(client, SUBSCRIBERS, "pause", [ada])
+
+    assert Subscriber.objects.get().status == Subscriber.Status.ACTIVE
+    page = client.get(SUBSCRIBERS).content.decode()
+    assert 'value="export_csv"' in page and 'value="pause"' not in page
 
 
 # --- CSV ------------------------------------------------------------------------------------
