@@ -101,13 +101,14 @@ def progress_states(progress: figures.RunProgress, groups: list[tuple[str, str]]
     ]
 
 
+def blank_ingest_form() -> IngestNowForm:
+    return IngestNowForm(initial={"date": timezone.now().date()})
+
+
 @require_GET
 def dashboard(request: HttpRequest) -> HttpResponse:
-    return render_dashboard(
-        request,
-        IngestNowForm(initial={"date": timezone.now().date()}),
-        TestDigestForm(initial={"subscriber": request.GET.get("as", "")}),
-    )
+    # ?as=<email>: the subscriber admin's "send a test digest" action fills the form in.
+    return render_dashboard(request, blank_ingest_form(), TestDigestForm(initial={"subscriber": request.GET.get("as")}))
 
 
 def render_dashboard(
@@ -158,13 +159,13 @@ def ingest_now(request: HttpRequest) -> HttpResponse:
 def test_digest(request: HttpRequest) -> HttpResponse:
     form = TestDigestForm(request.POST)
     if not form.is_valid():
-        return render_dashboard(request, IngestNowForm(), form, status=400)
+        return render_dashboard(request, blank_ingest_form(), form, status=400)
     subscriber, address, edition = (form.cleaned_data[k] for k in ("subscriber", "address", "date"))
     try:
         subject = staff.send_test_digest(subscriber, address, edition)
     except staff.NothingToSendError as error:
         form.add_error(None, str(error))
-        return render_dashboard(request, IngestNowForm(), form, status=400)
+        return render_dashboard(request, blank_ingest_form(), form, status=400)
     except (smtplib.SMTPException, OSError) as error:
         log.exception("Test digest to %s could not be sent", address)
         messages.error(request, f"The mail server did not take the test digest: {type(error).__name__}: {error}")
