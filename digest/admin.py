@@ -113,6 +113,42 @@ class DeliveryItemInline(admin.TabularInline):
         return f"{item.score:.2f}"
 
 
+@admin.register(DeliveryItem)
+class DeliveryItemAdmin(admin.ModelAdmin):
+    """Which papers went to whom, and why: read-only, written by planning."""
+
+    list_display = ["paper", "subscriber_email", "edition_date", "rank", "rounded_score", "matched_interest"]
+    list_select_related = ["paper", "delivery__subscriber"]
+    list_filter = ["delivery__status"]
+    search_fields = ["paper__arxiv_id", "paper__title", "delivery__subscriber__email", "matched_interest"]
+    date_hierarchy = "delivery__edition_date"
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: DeliveryItem | None = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: DeliveryItem | None = None) -> bool:
+        return False
+
+    @admin.display(description="Subscriber", ordering="delivery__subscriber__email")
+    def subscriber_email(self, item: DeliveryItem) -> str:
+        return item.delivery.subscriber.email
+
+    @admin.display(description="Edition", ordering="delivery__edition_date")
+    def edition_date(self, item: DeliveryItem) -> str:
+        return item.delivery.edition_date.isoformat()
+
+    @admin.display(description="#", ordering="position")
+    def rank(self, item: DeliveryItem) -> int:
+        return item.position + 1
+
+    @admin.display(description="Score", ordering="score")
+    def rounded_score(self, item: DeliveryItem) -> str:
+        return f"{item.score:.2f}"
+
+
 @admin.register(Delivery)
 class DeliveryAdmin(admin.ModelAdmin):
     list_display = ["subscriber", "edition_date", "status", "paper_count", "attempts", "sent_at", "last_error"]

@@ -57,6 +57,7 @@ def fifty_of_everything() -> None:
         ("/admin/digest/edition/", 'class="field-date nowrap"'),
         ("/admin/digest/paper/", 'class="field-arxiv_id"'),
         ("/admin/digest/delivery/", 'class="field-subscriber nowrap"'),
+        ("/admin/digest/deliveryitem/", 'class="field-subscriber_email"'),
     ],
 )
 def test_a_changelist_of_fifty_rows_costs_a_fixed_number_of_queries(
