@@ -32,8 +32,9 @@ def nice_ceiling(value: int) -> int:
     return next(step * power for step in (1, 2, 5, 10) if step * power >= value)
 
 
-def stacked_bars(title: str, labels: list[str], series: list[Series]) -> SafeString:
-    """One bar per label, the series stacked bottom up, with a legend and a tooltip per segment."""
+def stacked_bars(title: str, labels: list[str], series: list[Series], summary: str | None = None) -> SafeString:
+    """One bar per label, the series stacked bottom up, with a legend and a tooltip per segment.
+    The summary (for screen readers) defaults to each series' total."""
     totals = [sum(s.values[i] for s in series) for i in range(len(labels))]
     top = nice_ceiling(max(totals, default=0))
     plot_w, plot_h = WIDTH - LEFT - RIGHT, HEIGHT - TOP - BOTTOM
@@ -79,7 +80,7 @@ def stacked_bars(title: str, labels: list[str], series: list[Series]) -> SafeStr
         '<li><span class="pb-swatch" style="background:{}"></span>{}</li>',
         ((s.color, s.label) for s in series),
     )
-    summary = "; ".join(f"{s.label}: {sum(s.values)}" for s in series)
+    summary = summary or "; ".join(f"{s.label}: {sum(s.values)}" for s in series)
     return format_html(
         '<figure class="pb-chart"><svg viewBox="0 0 {} {}" role="img" aria-label="{}" '
         'preserveAspectRatio="xMidYMid meet">{}</svg><ul class="pb-legend">{}</ul></figure>',

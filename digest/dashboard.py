@@ -34,16 +34,39 @@ def subscribers_by_status() -> list[tuple[str, int]]:
     return [(label, counts.get(value, 0)) for value, label in Subscriber.Status.choices]
 
 
-def signups_per_day(today: dt.date, days: int = SUBSCRIBER_DAYS) -> list[tuple[dt.date, int]]:
-    start = today - dt.timedelta(days=days - 1)
-    counts = dict(
-        Subscriber.objects.filter(created_at__date__gte=start)
-        .annotate(day=TruncDate("created_at"))
+def per_day(moment_field: str, start: dt.date) -> dict[dt.date, int]:
+    """How many subscribers' `moment_field` (created_at, unsubscribed_at) fell on each day since start."""
+    return dict(
+        Subscriber.objects.filter(**{f"{moment_field}__date__gte": start})
+        .annotate(day=TruncDate(moment_field))
         .order_by()
         .values_list("day")
         .annotate(n=Count("pk"))
     )
-    return [(day, counts.get(day, 0)) for day in days_ending(today, days)]
+
+
+@dataclass
+class Growth:
+    signups: list[tuple[dt.date, int]]  # per day
+    unsubscribes: list[tuple[dt.date, int]]  # per day
+    subscribed: list[tuple[dt.date, int]]  # signed up and not unsubscribed, at the end of each day
+
+
+def growth(today: dt.date, days: int = SUBSCRIBER_DAYS) -> Growth:
+    start = today - dt.timedelta(days=days - 1)
+    before = Subscriber.objects.aggregate(
+        joined=Count("pk", filter=Q(created_at__date__lt=start)),
+        left=Count("pk", filter=Q(unsubscribed_at__date__lt=start)),
+    )
+    joined, left = per_day("created_at", start), per_day("unsubscribed_at", start)
+    total = before["joined"] - before["left"]
+    result = Growth([], [], [])
+    for day in days_ending(today, days):
+        total += joined.get(day, 0) - left.get(day, 0)
+        result.signups.append((day, joined.get(day, 0)))
+        result.unsubscribes.append((day, left.get(day, 0)))
+        result.subscribed.append((day, total))
+    return result
 
 
 @dataclass
@@ -257,7 +280,7 @@ def last_successful_ingest(editions_to_scan: int = 60) -> Edition | None:
 class Dashboard:
     today: dt.date
     subscribers_by_status: list[tuple[str, int]]
-    signups: list[tuple[dt.date, int]]
+    growth: Growth
     confirmation: ConfirmationRate
     deliveries: list[DayDeliveries]
     progress: RunProgress
@@ -271,13 +294,11 @@ class Dashboard:
 
 def build(today: dt.date | None = None) -> Dashboard:
     today = today or timezone.now().date()
-    signups = signups_per_day(today)
-    start = today - dt.timedelta(days=SUBSCRIBER_DAYS - 1)
-    unsubscribed = Subscriber.objects.filter(unsubscribed_at__date__gte=start).count()
+    subscribers = growth(today)
     return Dashboard(
         today=today,
         subscribers_by_status=subscribers_by_status(),
-        signups=signups,
+        growth=subscribers,
         confirmation=confirmation_rate(today),
         deliveries=deliveries_per_day(today),
         progress=run_progress(today),
@@ -285,5 +306,8 @@ def build(today: dt.date | None = None) -> Dashboard:
         sources=source_health(),
         topics=most_followed_topics(),
         most_sent=papers_most_sent(today),
-        totals={"signups": sum(n for _, n in signups), "unsubscribed": unsubscribed},
+        totals={
+            "signups": sum(n for _, n in subscribers.signups),
+            "unsubscribed": sum(n for _, n in subscribers.unsubscribes),
+        },
     )

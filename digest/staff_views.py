@@ -83,9 +83,24 @@ def ingest_chart(days: list[figures.DayIngest]) -> SafeString:
     return stacked_bars("Papers read per source per day", [f"{day.day:%b %-d}" for day in days], series)
 
 
-def signup_chart(signups: list[tuple]) -> SafeString:
-    series = [Series("Sign-ups", [n for _, n in signups], "#2563eb")]
-    return stacked_bars("Sign-ups per day", [f"{day:%b %-d}" for day, _ in signups], series)
+def growth_charts(growth: figures.Growth) -> tuple[SafeString, SafeString]:
+    labels = [f"{day:%b %-d}" for day, _ in growth.signups]
+    subscribed = [n for _, n in growth.subscribed]
+    size = stacked_bars(
+        "Subscribers over time",
+        labels,
+        [Series("Subscribed", subscribed, "#2563eb")],
+        summary=f"from {subscribed[0]} to {subscribed[-1]}",
+    )
+    flows = stacked_bars(
+        "Sign-ups and unsubscribes per day",
+        labels,
+        [
+            Series("Sign-ups", [n for _, n in growth.signups], "#16a34a"),
+            Series("Unsubscribes", [n for _, n in growth.unsubscribes], "#dc2626"),
+        ],
+    )
+    return size, flows
 
 
 def progress_states(progress: figures.RunProgress, groups: list[tuple[str, str]]) -> list[dict]:
@@ -119,7 +134,7 @@ def render_dashboard(
         **admin.site.each_context(request),
         "title": "Dashboard",
         "d": data,
-        "signup_chart": signup_chart(data.signups),
+        "growth_charts": growth_charts(data.growth),
         "delivery_chart": delivery_chart(data.deliveries, data.delivery_groups),
         "ingest_chart": ingest_chart(data.ingest),
         "progress_states": progress_states(data.progress, data.delivery_groups),

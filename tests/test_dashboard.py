@@ -132,9 +132,13 @@ def test_the_dashboard_shows_the_figures_of_the_rows_it_was_given(staff_client, 
 def test_the_charts_are_inline_svg_with_the_same_figures(staff_client, a_week_of_paperboy):
     page = staff_client.get(DASHBOARD).content.decode()
 
-    assert page.count('<figure class="pb-chart"><svg viewBox=') == 3
+    assert page.count('<figure class="pb-chart"><svg viewBox=') == 4
     assert 'aria-label="Deliveries per edition day. Sent: 4; Failed: 2; Pending: 1; Sending: 0; Skipped: 0"' in page
-    assert 'aria-label="Sign-ups per day. Sign-ups: 6"' in page
+    assert 'aria-label="Sign-ups and unsubscribes per day. Sign-ups: 6; Unsubscribes: 1"' in page
+    # Two from July, five on Sep 1, one on Sep 2, one unsubscribed on Sep 3.
+    assert 'aria-label="Subscribers over time. from 2 to 7"' in page
+    for day, subscribed in [("Aug 31", 2), ("Sep 1", 7), ("Sep 2", 8), ("Sep 3", 7), ("Sep 4", 7)]:
+        assert f"<title>{day}: {subscribed} subscribed</title>" in page
     assert 'aria-label="Papers read per source per day. Hugging Face papers read: 98; arXiv papers read: 40"' in page
     assert "<title>Sep 3: 3 sent</title>" in page
     # Nothing loaded from elsewhere: the page works offline.
@@ -165,7 +169,7 @@ def test_an_empty_installation_shows_an_empty_dashboard(staff_client):
 def test_the_dashboard_costs_a_fixed_number_of_queries(staff_client, a_week_of_paperboy, django_assert_max_num_queries):
     for n in range(40):
         make_subscriber(f"more{n}@example.com", f"topic {n}")
-    with django_assert_max_num_queries(16):
+    with django_assert_max_num_queries(17):
         assert staff_client.get(DASHBOARD).status_code == 200
 
 

@@ -77,7 +77,7 @@ def test_staff_log_in_and_see_the_dashboard_update_itself(browser_page, live_ser
     assert page.locator("h1").inner_text() == "Dashboard"
     assert page.locator('[data-count="sent"]').inner_text() == "12"
     assert page.locator('[data-count="pending"]').inner_text() == "6"
-    assert page.locator("figure.pb-chart svg").count() == 3
+    assert page.locator("figure.pb-chart svg").count() == 4
     save_screenshot(page, "dashboard-1280")
 
     Delivery.objects.filter(status=S.PENDING).update(status=S.SENT, sent_at=timezone.now())
