@@ -2,14 +2,14 @@ from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path
 
-from digest import views as digest_views
+from subscriptions import views as subscription_views
 
 admin.site.site_header = "Paperboy staff"
 admin.site.site_title = "Paperboy staff"
 admin.site.index_title = "Editions, deliveries and subscribers"
 
 urlpatterns = [
-    path("", digest_views.home, name="home"),
+    path("", subscription_views.home, name="home"),  # the signup page
     path("", include("subscriptions.urls")),
     path("", include("digest.urls")),
     path("admin/", admin.site.urls),
