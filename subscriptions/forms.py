@@ -16,7 +16,8 @@ MAX_INTERESTS_PER_KIND = 20
 MAX_INTEREST_LENGTH = 100
 # Enough for MAX_INTERESTS_PER_KIND long lines; a 10,000-character paste is refused whole.
 MAX_LIST_LENGTH = MAX_INTERESTS_PER_KIND * (MAX_INTEREST_LENGTH + 2)
-MARKUP = re.compile(r"[<>{}]")
+# Markup has no place in a topic, and control characters (NUL above all) none in the database.
+MARKUP = re.compile(r"[<>{}\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
 class InterestListField(forms.CharField):
@@ -56,7 +57,7 @@ class InterestListField(forms.CharField):
                 )
             if MARKUP.search(item):
                 raise forms.ValidationError(
-                    f"Please write each {self.noun} as plain words, without < > {{ }} characters."
+                    f"Please write each {self.noun} as plain words, without < > {{ }} or control characters."
                 )
 
     def clean(self, value: str | None) -> list[str]:
