@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from subscriptions.models import Interest, Subscriber
 from tests.factories import load_day, make_subscriber
-from tests.signup_helpers import links_in, path_of, post, signup_data, without_csrf
+from tests.signup_helpers import links_in, post, signup_data, without_csrf
 
 pytestmark = pytest.mark.django_db
 
