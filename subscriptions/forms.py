@@ -10,7 +10,7 @@ from django.conf import settings
 from django.db import transaction
 from django.forms.models import construct_instance
 
-from subscriptions.models import Interest, Subscriber, known_timezones
+from subscriptions.models import DEFAULT_MAX_PAPERS, Interest, Subscriber, known_timezones
 
 MAX_INTERESTS_PER_KIND = 20
 MAX_INTEREST_LENGTH = 100
@@ -98,7 +98,11 @@ class PreferencesForm(forms.ModelForm):
 
     # Declared to give the model's check constraint (1 to 50) a message next to the field.
     max_papers = forms.IntegerField(
-        min_value=1, max_value=50, label="Papers per email, at most", help_text="From 1 to 50."
+        min_value=1,
+        max_value=50,
+        initial=DEFAULT_MAX_PAPERS,
+        label="Papers per email, at most",
+        help_text="From 1 to 50.",
     )
 
     class Meta:

@@ -233,3 +233,12 @@ def test_no_topics_is_allowed_and_means_trending(sign_up):
     sign_up(topics="", authors="", categories=[])
 
     assert Subscriber.objects.get().interests.count() == 0
+
+
+def test_the_empty_form_comes_with_working_defaults(client):
+    page = client.get("/").content.decode()
+
+    assert 'name="max_papers" value="10"' in page
+    assert 'name="timezone" value="UTC"' in page
+    assert '<option value="8" selected>08:00</option>' in page
+    assert 'value="daily" required id="id_frequency_0" checked' in page
