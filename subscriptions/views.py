@@ -57,7 +57,7 @@ def link_expired_context() -> dict:
 # --- Signup ------------------------------------------------------------------------------
 
 
-@require_http_methods(["GET", "POST"])
+@require_http_methods(["GET", "HEAD", "POST"])
 def home(request: HttpRequest) -> HttpResponse:
     """The signup page, with a sample of the email and today's most upvoted papers."""
     if request.method != "POST":

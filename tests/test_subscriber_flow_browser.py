@@ -8,8 +8,8 @@ import re
 import urllib.request
 
 import pytest
-from playwright.sync_api import expect
 from django.utils import timezone
+from playwright.sync_api import expect
 
 from digest.day import plan_day
 from digest.deliver import send_batch, sendable_batches
