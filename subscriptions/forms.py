@@ -144,7 +144,8 @@ class PreferencesForm(forms.ModelForm):
         return name
 
     def interests(self) -> dict[str, list[str]]:
-        return {kind: list(self.cleaned_data[name]) for name, kind in self.INTEREST_FIELDS.items()}
+        # dict.fromkeys: a hand-made POST may repeat a checkbox value.
+        return {kind: list(dict.fromkeys(self.cleaned_data[name])) for name, kind in self.INTEREST_FIELDS.items()}
 
     def save(self, commit: bool = True) -> Subscriber:
         return self.apply_to(self.instance)

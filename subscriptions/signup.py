@@ -33,7 +33,10 @@ def create_pending(form: SignupForm, email: str) -> Subscriber | None:
         with transaction.atomic():  # a savepoint: losing the race leaves the outer transaction usable
             subscriber = form.apply_to(Subscriber(email=email, status=Subscriber.Status.PENDING))
     except IntegrityError:
-        return Subscriber.objects.select_for_update().with_email(email).get()
+        winner = Subscriber.objects.select_for_update().with_email(email).first()
+        if winner is None:
+            raise  # not the address after all: a real error, not a race to hide
+        return winner
     emails.send_confirmation(subscriber)
     return None
 

@@ -242,3 +242,9 @@ def test_the_empty_form_comes_with_working_defaults(client):
     assert 'name="timezone" value="UTC"' in page
     assert '<option value="8" selected>08:00</option>' in page
     assert 'value="daily" required id="id_frequency_0" checked' in page
+
+
+def test_a_repeated_checkbox_value_is_stored_once(sign_up):
+    sign_up(categories=["cs.RO", "cs.RO"])
+
+    assert Subscriber.objects.get().interest_values("category") == ["cs.RO"]
