@@ -129,3 +129,13 @@ def test_signup_errors_show_next_to_their_fields_without_javascript(chromium, li
         assert not Subscriber.objects.exists()
     finally:
         context.close()
+
+
+def test_the_time_zone_is_prefilled_from_the_browser(chromium, live_server):
+    context = chromium.new_context(viewport=DESKTOP, timezone_id="Asia/Tokyo")
+    page = context.new_page()
+    try:
+        page.goto(live_server.url + "/")
+        assert page.get_by_label("Your time zone").input_value() == "Asia/Tokyo"
+    finally:
+        context.close()
