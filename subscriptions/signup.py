@@ -20,25 +20,25 @@ def sign_up(form: SignupForm) -> None:
     with transaction.atomic():
         known = Subscriber.objects.select_for_update().with_email(email).first()
         if known is None:
-            known = create_pending(form, email)
-            if known is None:
+            created = create_pending(form, email)
+            if created is not None:
+                emails.send_confirmation(created)
                 return
+            # A concurrent post of the same address (a double click) stored it first.
+            known = Subscriber.objects.select_for_update().with_email(email).get()
         answer_known_address(known, form)
 
 
 def create_pending(form: SignupForm, email: str) -> Subscriber | None:
-    """The new pending subscriber (and its confirmation email), or, when a concurrent post of
-    the same address won the race, that row."""
+    """The new pending subscriber with its interests, or None if the address was stored
+    meanwhile (PostgreSQL makes our insert wait for theirs, then fail on the unique address)."""
     try:
         with transaction.atomic():  # a savepoint: losing the race leaves the outer transaction usable
-            subscriber = form.apply_to(Subscriber(email=email, status=Subscriber.Status.PENDING))
+            return form.apply_to(Subscriber(email=email, status=Subscriber.Status.PENDING))
     except IntegrityError:
-        winner = Subscriber.objects.select_for_update().with_email(email).first()
-        if winner is None:
-            raise  # not the address after all: a real error, not a race to hide
-        return winner
-    emails.send_confirmation(subscriber)
-    return None
+        if Subscriber.objects.with_email(email).exists():
+            return None
+        raise  # not the address: a real error, not a race to paper over
 
 
 def answer_known_address(subscriber: Subscriber, form: SignupForm) -> None:
