@@ -86,6 +86,9 @@ def database_config(name: str, default: str) -> dict:
         Path(config["NAME"]).parent.mkdir(parents=True, exist_ok=True)
         # A file, not memory, so the worker process in the tests sees the test database too.
         config["TEST"] = {"NAME": str(VAR_DIR / "test-db.sqlite3")}
+        # Transactions take the write lock when they begin, so two at once (a double-clicked
+        # signup) wait for each other instead of failing with "database is locked".
+        config["OPTIONS"] = {**config.get("OPTIONS", {}), "transaction_mode": "IMMEDIATE"}
     return config
 
 
