@@ -87,6 +87,9 @@ def database_config(name: str, default: str) -> dict:
         Path(config["NAME"]).parent.mkdir(parents=True, exist_ok=True)
         # A file, not memory, so the worker process in the tests sees the test database too.
         config["TEST"] = {"NAME": str(VAR_DIR / "test-db.sqlite3")}
+        # Transactions take the write lock when they begin, so two at once (a double-clicked
+        # signup) wait for each other instead of failing with "database is locked".
+        config["OPTIONS"] = {**config.get("OPTIONS", {}), "transaction_mode": "IMMEDIATE"}
     return config
 
 
@@ -273,4 +276,46 @@ CELERY_BEAT_SCHEDULE = {
         "task": "digest.tasks.send_due_digests",
         "schedule": crontab(minute=15),
     },
+}
+
+# --- Subscriptions: signup, confirmation, rate limits (issue 3) ---------------------------
+# Rate-limit counters live in the cache: Redis when REDIS_URL is set (shared by every web
+# process), else this process's memory (enough for `make run`).
+CACHES = {
+    "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}
+    if REDIS_URL
+    else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
+}
+# An unconfirmed signup (and its confirmation link) lasts this long, then the purge removes it.
+PAPERBOY_CONFIRM_DAYS = env_int("PAPERBOY_CONFIRM_DAYS", 7, 1, 365)
+# Signup attempts allowed per client IP and per address within the window.
+PAPERBOY_SIGNUP_LIMIT_PER_IP = env_int("PAPERBOY_SIGNUP_LIMIT_PER_IP", 20, 1)
+PAPERBOY_SIGNUP_LIMIT_PER_ADDRESS = env_int("PAPERBOY_SIGNUP_LIMIT_PER_ADDRESS", 5, 1)
+PAPERBOY_SIGNUP_LIMIT_WINDOW = env_int("PAPERBOY_SIGNUP_LIMIT_WINDOW_SECONDS", 3600, 1)
+# At most one signup email (confirmation or "already subscribed") per address in this many
+# seconds, so a double-clicked form sends one message.
+PAPERBOY_SIGNUP_MAIL_COOLDOWN = env_int("PAPERBOY_SIGNUP_MAIL_COOLDOWN_SECONDS", 60, 0)
+# Behind a proxy, REMOTE_ADDR is the proxy's: name the META key holding the client's address
+# (e.g. HTTP_X_REAL_IP). Only set it when the proxy overwrites that header.
+PAPERBOY_CLIENT_IP_HEADER = env_str("PAPERBOY_CLIENT_IP_HEADER", "REMOTE_ADDR")
+# The arXiv categories offered at signup, with names (readers may follow more than ingest reads).
+PAPERBOY_CATEGORY_CHOICES = [
+    ("cs.AI", "Artificial Intelligence"),
+    ("cs.CL", "Computation and Language"),
+    ("cs.CV", "Computer Vision"),
+    ("cs.LG", "Machine Learning"),
+    ("cs.RO", "Robotics"),
+    ("cs.IR", "Information Retrieval"),
+    ("cs.NE", "Neural and Evolutionary Computing"),
+    ("cs.HC", "Human-Computer Interaction"),
+    ("cs.SE", "Software Engineering"),
+    ("cs.CR", "Cryptography and Security"),
+    ("eess.AS", "Audio and Speech Processing"),
+    ("eess.IV", "Image and Video Processing"),
+    ("stat.ML", "Machine Learning (Statistics)"),
+    ("q-bio.QM", "Quantitative Methods (Biology)"),
+]
+CELERY_BEAT_SCHEDULE["purge-unconfirmed-signups"] = {
+    "task": "subscriptions.tasks.purge_unconfirmed_signups",
+    "schedule": crontab(minute=40),
 }

@@ -3,10 +3,10 @@ from django.contrib import admin
 from django.urls import include, path
 
 from digest import health
-from digest import views as digest_views
+from subscriptions import views as subscription_views
 
 urlpatterns = [
-    path("", digest_views.home, name="home"),
+    path("", subscription_views.home, name="home"),  # the signup page
     path("", include("subscriptions.urls")),
     path("", include("digest.urls")),
     path("healthz", health.healthz, name="healthz"),  # no trailing slash: probes don't follow redirects

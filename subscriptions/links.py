@@ -93,3 +93,38 @@ def confirm_url(subscriber_id: int) -> str:
 def email_change_url(subscriber_id: int, new_email: str) -> str:
     token = sign(EMAIL_CHANGE_SALT, [subscriber_id, new_email], timestamped=True)
     return absolute(reverse("subscriptions:email-change", args=[token]))
+
+
+# Readers for the pages behind these links. Each raises signing.BadSignature for a forged,
+# truncated or other-purpose token, and signing.SignatureExpired (a subclass) for a stale one.
+
+
+def confirm_max_age() -> dt.timedelta:
+    """Confirmation and address-change links last as long as an unconfirmed signup is kept."""
+    return dt.timedelta(days=settings.PAPERBOY_CONFIRM_DAYS)
+
+
+def subscriber_id_from_manage_token(token: str) -> int:
+    return unsign_id(MANAGE_SALT, token)
+
+
+def subscriber_id_from_feed_token(token: str) -> int:
+    return unsign_id(FEED_SALT, token)
+
+
+def subscriber_id_from_confirm_token(token: str) -> int:
+    return unsign_id(CONFIRM_SALT, token, max_age=confirm_max_age())
+
+
+def email_change_from_token(token: str) -> tuple[int, str]:
+    """(subscriber id, the new address) from an address-change link."""
+    value = unsign(EMAIL_CHANGE_SALT, token, max_age=confirm_max_age())
+    match value:
+        case [int(subscriber_id), str(new_email)] if not isinstance(subscriber_id, bool):
+            return subscriber_id, new_email
+    raise signing.BadSignature("unexpected payload")
+
+
+def data_url(subscriber_id: int) -> str:
+    """The JSON download of one subscriber's data; the manage token authorises it."""
+    return absolute(reverse("subscriptions:data", args=[sign(MANAGE_SALT, subscriber_id)]))

@@ -6,8 +6,9 @@ import datetime as dt
 from functools import cache
 from zoneinfo import ZoneInfo, available_timezones
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db import models
+from django.db import IntegrityError, models, transaction
 from django.db.models.functions import Lower
 from django.utils import timezone
 
@@ -36,6 +37,16 @@ class SubscriberQuerySet(models.QuerySet):
         weekly_today = models.Q(frequency=Subscriber.Frequency.WEEKLY, weekly_day=edition_date.weekday())
         return self.active().filter(daily | weekly_today)
 
+    def with_email(self, email: str) -> SubscriberQuerySet:
+        """Case-insensitive, the way the unique constraint compares (and so using its index)."""
+        return self.alias(email_lower=Lower("email")).filter(email_lower=Lower(models.Value(email)))
+
+    def unconfirmed_expired(self, now: dt.datetime) -> SubscriberQuerySet:
+        """Signups never confirmed whose last confirmation link has run out. Someone confirmed
+        once and signing up again is left alone: deleting them would delete their history."""
+        cutoff = now - dt.timedelta(days=settings.PAPERBOY_CONFIRM_DAYS)
+        return self.filter(status=Subscriber.Status.PENDING, confirmed_at__isnull=True, signup_mail_sent_at__lt=cutoff)
+
 
 class Subscriber(models.Model):
     class Status(models.TextChoices):
@@ -63,6 +74,9 @@ class Subscriber(models.Model):
     created_at = models.DateTimeField(default=timezone.now)
     confirmed_at = models.DateTimeField(null=True, blank=True)
     unsubscribed_at = models.DateTimeField(null=True, blank=True)
+    signup_mail_sent_at = models.DateTimeField(
+        default=timezone.now, help_text="Last confirmation or already-subscribed email; expiry counts from it"
+    )
     timezone = models.CharField(
         max_length=64, default="UTC", validators=[validate_timezone], help_text="IANA name, e.g. Europe/Paris"
     )
@@ -122,6 +136,58 @@ class Subscriber(models.Model):
     @property
     def unsubscribe_url(self) -> str:
         return links.unsubscribe_url(self.pk)
+
+    @property
+    def manage_url(self) -> str:
+        return links.manage_url(self.pk)
+
+    # Status changes are single UPDATEs guarded by the old status, so a double click or two
+    # tabs cannot apply one twice; each returns whether it changed anything.
+
+    def confirm(self) -> bool:
+        return self.move({self.Status.PENDING}, self.Status.ACTIVE, confirmed_at=timezone.now())
+
+    def pause(self) -> bool:
+        return self.move({self.Status.ACTIVE}, self.Status.PAUSED)
+
+    def resume(self) -> bool:
+        """From paused, or back after an unsubscribe or bounce: the manage link proves the address."""
+        stopped = {self.Status.PAUSED, self.Status.UNSUBSCRIBED, self.Status.BOUNCED}
+        return self.move(stopped, self.Status.ACTIVE, unsubscribed_at=None)
+
+    def move(self, from_statuses: set[str], to_status: str, **fields) -> bool:
+        changed = Subscriber.objects.filter(pk=self.pk, status__in=from_statuses).update(status=to_status, **fields)
+        self.refresh_from_db()
+        return changed == 1
+
+    def change_email(self, new_email: str) -> bool:
+        """Move the subscription to a new address; False if another subscription has it."""
+        try:
+            with transaction.atomic():  # a savepoint, so a caller's transaction survives the conflict
+                Subscriber.objects.filter(pk=self.pk).update(email=new_email.strip())
+        except IntegrityError:
+            return False
+        self.refresh_from_db()
+        return True
+
+    def claim_signup_mail(self) -> bool:
+        """True for at most one caller per cooldown: a double-posted form sends one email."""
+        now = timezone.now()
+        cutoff = now - dt.timedelta(seconds=settings.PAPERBOY_SIGNUP_MAIL_COOLDOWN)
+        claimed = Subscriber.objects.filter(pk=self.pk, signup_mail_sent_at__lte=cutoff).update(signup_mail_sent_at=now)
+        return claimed == 1
+
+    def interest_values(self, kind: str) -> list[str]:
+        return [i.value for i in self.interests.all() if i.kind == kind]
+
+    def replace_interests(self, values_by_kind: dict[str, list[str]]) -> None:
+        """Make these kinds hold exactly these values; kinds not named are left as they are."""
+        for kind, values in values_by_kind.items():
+            self.interests.filter(kind=kind).exclude(value__in=values).delete()
+            kept = set(self.interests.filter(kind=kind).values_list("value", flat=True))
+            Interest.objects.bulk_create(
+                [Interest(subscriber=self, kind=kind, value=v) for v in values if v not in kept]
+            )
 
 
 class Interest(models.Model):

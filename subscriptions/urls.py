@@ -5,10 +5,13 @@ from subscriptions import views
 app_name = "subscriptions"
 
 urlpatterns = [
+    path("signup/resend/", views.resend, name="resend"),
     path("unsubscribe/<str:token>/", views.unsubscribe, name="unsubscribe"),
-    # Routed now so every part can link to them; issue 3 builds the pages (link_not_built answers 404).
-    path("confirm/<str:token>/", views.link_not_built, name="confirm"),
-    path("email-change/<str:token>/", views.link_not_built, name="email-change"),
-    path("manage/<str:token>/", views.link_not_built, name="manage"),
-    path("feed/<str:token>/", views.link_not_built, name="feed"),
+    path("confirm/<str:token>/", views.confirm, name="confirm"),
+    path("email-change/<str:token>/", views.email_change, name="email-change"),
+    path("manage/<str:token>/", views.manage, name="manage"),
+    path("manage/<str:token>/status/", views.manage_status, name="manage-status"),
+    path("manage/<str:token>/email/", views.change_email, name="change-email"),
+    path("manage/<str:token>/data.json", views.data, name="data"),
+    path("feed/<str:token>/", views.feed, name="feed"),
 ]

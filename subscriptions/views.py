@@ -1,13 +1,236 @@
 from __future__ import annotations
 
-from django.core import signing
-from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
-from django.views.decorators.csrf import csrf_exempt
-from django.views.decorators.http import require_http_methods
+from collections.abc import Callable
+from functools import wraps
 
-from subscriptions import links
-from subscriptions.models import Subscriber
+from django.conf import settings
+from django.contrib import messages
+from django.core import signing
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from digest.day import latest_edition
+from subscriptions import emails, links, preview, ratelimit, signup
+from subscriptions.data import subscriber_data
+from subscriptions.feeds import DigestFeed
+from subscriptions.forms import EmailForm, PreferencesForm, SignupForm
+from subscriptions.models import Subscriber, known_timezones
+
+TODAYS_PAPERS_ON_HOME = 5
+SAMPLE_PAPERS = 3
+LIMITED_MESSAGE = "Too many sign-up attempts from here or for this address. Please try again in an hour."
+
+
+def bad_link(request: HttpRequest, status: int = 400) -> HttpResponse:
+    return render(request, "subscriptions/bad_link.html", status=status)
+
+
+def with_subscriber(read_token: Callable[[str], int]) -> Callable:
+    """Resolve the signed token in the URL to its subscriber, or answer with a clear 4xx page:
+    400 for a forged or cut-short link, 410 for an expired one, 404 for a removed subscriber."""
+
+    def decorator(view: Callable) -> Callable:
+        @wraps(view)
+        def wrapper(request: HttpRequest, token: str) -> HttpResponse:
+            try:
+                subscriber_id = read_token(token)
+            except signing.SignatureExpired:
+                return render(request, "subscriptions/link_expired.html", link_expired_context(), status=410)
+            except signing.BadSignature:
+                return bad_link(request)
+            subscriber = Subscriber.objects.filter(pk=subscriber_id).first()
+            if subscriber is None:
+                return bad_link(request, status=404)
+            return view(request, subscriber, token)
+
+        return wrapper
+
+    return decorator
+
+
+def link_expired_context() -> dict:
+    return {"days": settings.PAPERBOY_CONFIRM_DAYS}
+
+
+# --- Signup ------------------------------------------------------------------------------
+
+
+@require_http_methods(["GET", "HEAD", "POST"])
+def home(request: HttpRequest) -> HttpResponse:
+    """The signup page, with a sample of the email and today's most upvoted papers."""
+    if request.method != "POST":
+        return signup_page(request, SignupForm())
+    form = SignupForm(request.POST)
+    if not ratelimit.allow_signup_from(request):
+        return signup_page(request, form, status=429)
+    if not form.is_valid():
+        return signup_page(request, form)
+    if not ratelimit.allow_signup_for(form.cleaned_data["email"]):
+        return signup_page(request, form, status=429)
+    signup.sign_up(form)
+    return check_inbox(request, form.cleaned_data["email"])
+
+
+def signup_page(request: HttpRequest, form: SignupForm, status: int = 200) -> HttpResponse:
+    edition = latest_edition()
+    papers = list(edition.papers().order_by("-upvotes", "arxiv_id")[:TODAYS_PAPERS_ON_HOME]) if edition else []
+    context = {
+        "form": form,
+        "limited": LIMITED_MESSAGE if status == 429 else "",
+        "edition": edition,
+        "papers": papers,
+        "sample": papers[:SAMPLE_PAPERS],
+        "timezones": sorted(known_timezones()),
+    }
+    return render(request, "subscriptions/signup.html", context, status=status)
+
+
+def check_inbox(request: HttpRequest, email: str) -> HttpResponse:
+    # The same page whether the address was new or known: it must not tell them apart.
+    context = {
+        "email": email,
+        "days": settings.PAPERBOY_CONFIRM_DAYS,
+        "resend_form": EmailForm(initial={"email": email}),
+    }
+    return render(request, "subscriptions/check_inbox.html", context)
+
+
+@require_http_methods(["GET", "POST"])
+def resend(request: HttpRequest) -> HttpResponse:
+    """Ask for the confirmation link again."""
+    form = EmailForm(request.POST or None)
+    if request.method == "POST":
+        if not ratelimit.allow_signup_from(request):
+            return render(request, "subscriptions/resend.html", {"form": form, "limited": LIMITED_MESSAGE}, status=429)
+        if form.is_valid():
+            if not ratelimit.allow_signup_for(form.cleaned_data["email"]):
+                context = {"form": form, "limited": LIMITED_MESSAGE}
+                return render(request, "subscriptions/resend.html", context, status=429)
+            signup.resend_confirmation(form.cleaned_data["email"])
+            return check_inbox(request, form.cleaned_data["email"])
+    return render(request, "subscriptions/resend.html", {"form": form})
+
+
+# --- Double opt-in -----------------------------------------------------------------------
+
+
+@require_http_methods(["GET", "POST"])
+@with_subscriber(links.subscriber_id_from_confirm_token)
+def confirm(request: HttpRequest, subscriber: Subscriber, token: str) -> HttpResponse:
+    """GET shows a button and changes nothing (mail scanners open links); POST confirms."""
+    if request.method == "POST":
+        subscriber.confirm()
+    if subscriber.status == Subscriber.Status.PENDING:
+        return render(request, "subscriptions/confirm.html", {"subscriber": subscriber})
+    return render(request, "subscriptions/confirmed.html", {"subscriber": subscriber})
+
+
+# --- Preference center -------------------------------------------------------------------
+
+
+@require_http_methods(["GET", "POST"])
+@with_subscriber(links.subscriber_id_from_manage_token)
+def manage(request: HttpRequest, subscriber: Subscriber, token: str) -> HttpResponse:
+    form = PreferencesForm(request.POST or None, instance=subscriber)
+    if request.method == "POST" and form.is_valid():
+        form.save()
+        messages.success(request, "Saved. Your next digest follows these preferences.")
+        return redirect(request.path)
+    return manage_page(request, subscriber, token, form=form)
+
+
+def manage_page(
+    request: HttpRequest,
+    subscriber: Subscriber,
+    token: str,
+    form: PreferencesForm | None = None,
+    email_form: EmailForm | None = None,
+    status: int = 200,
+) -> HttpResponse:
+    context = {
+        "subscriber": subscriber,
+        "token": token,
+        "form": form or PreferencesForm(instance=subscriber),
+        "email_form": email_form or EmailForm(),
+        "preview": preview.next_digest(subscriber),
+        "feed_url": links.feed_url(subscriber.pk),
+        "timezones": sorted(known_timezones()),
+    }
+    return render(request, "subscriptions/manage.html", context, status=status)
+
+
+@require_POST
+@with_subscriber(links.subscriber_id_from_manage_token)
+def manage_status(request: HttpRequest, subscriber: Subscriber, token: str) -> HttpResponse:
+    """Pause or resume."""
+    action = request.POST.get("action")
+    if action == "pause" and subscriber.pause():
+        messages.success(request, "Paused. No digests until you resume.")
+    elif action == "resume" and subscriber.resume():
+        messages.success(request, "Resumed. Your next digest comes at your usual time.")
+    return redirect("subscriptions:manage", token=token)
+
+
+@require_POST
+@with_subscriber(links.subscriber_id_from_manage_token)
+def change_email(request: HttpRequest, subscriber: Subscriber, token: str) -> HttpResponse:
+    """Send a link to the new address; the change happens only when it is followed."""
+    form = EmailForm(request.POST)
+    if not (ratelimit.allow_signup_from(request) and ratelimit.allow_signup_for(request.POST.get("email", ""))):
+        form.add_error(None, LIMITED_MESSAGE)
+        return manage_page(request, subscriber, token, email_form=form, status=429)
+    if form.is_valid() and form.cleaned_data["email"].casefold() == subscriber.email.casefold():
+        form.add_error("email", "That is the address you already use.")
+    if not form.is_valid():
+        return manage_page(request, subscriber, token, email_form=form)
+    emails.send_email_change(subscriber, form.cleaned_data["email"])
+    messages.success(
+        request,
+        f"We sent a link to {form.cleaned_data['email']}. Your address changes when you follow it; "
+        f"until then, digests keep going to {subscriber.email}.",
+    )
+    return redirect("subscriptions:manage", token=token)
+
+
+@require_http_methods(["GET", "POST"])
+def email_change(request: HttpRequest, token: str) -> HttpResponse:
+    """The link sent to the new address: GET asks, POST moves the subscription."""
+    try:
+        subscriber_id, new_email = links.email_change_from_token(token)
+    except signing.SignatureExpired:
+        return render(request, "subscriptions/link_expired.html", link_expired_context(), status=410)
+    except signing.BadSignature:
+        return bad_link(request)
+    subscriber = Subscriber.objects.filter(pk=subscriber_id).first()
+    if subscriber is None:
+        return bad_link(request, status=404)
+    context = {"subscriber": subscriber, "new_email": new_email}
+    if request.method == "GET":
+        return render(request, "subscriptions/email_change.html", context)
+    if not subscriber.change_email(new_email):
+        return render(request, "subscriptions/email_change_taken.html", context, status=409)
+    messages.success(request, f"Done: digests now go to {new_email}.")
+    return redirect(links.manage_url(subscriber.pk))
+
+
+@require_GET
+@with_subscriber(links.subscriber_id_from_manage_token)
+def data(request: HttpRequest, subscriber: Subscriber, token: str) -> HttpResponse:
+    """Everything we keep about the subscriber, as a JSON download."""
+    response = JsonResponse(subscriber_data(subscriber), json_dumps_params={"indent": 2})
+    response["Content-Disposition"] = 'attachment; filename="paperboy-data.json"'
+    return response
+
+
+@require_GET
+@with_subscriber(links.subscriber_id_from_feed_token)
+def feed(request: HttpRequest, subscriber: Subscriber, token: str) -> HttpResponse:
+    return DigestFeed()(request, subscriber=subscriber)
+
+
+# --- Unsubscribe -------------------------------------------------------------------------
 
 
 @csrf_exempt  # RFC 8058: mail providers POST with no cookies; the signed token is the authority

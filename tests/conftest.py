@@ -61,6 +61,13 @@ def wait_until(condition: Callable[[], bool], timeout: float = 60, what: str = "
     raise AssertionError(f"timed out after {timeout}s waiting for {what}")
 
 
+@pytest.fixture(autouse=True)
+def own_cache_namespace(settings) -> None:
+    """Each test counts rate limits from zero, on the configured cache (Redis under CI), without
+    flushing a Redis database the Celery broker may share."""
+    settings.CACHES = {"default": {**django_settings.CACHES["default"], "KEY_PREFIX": f"test-{time.time_ns()}"}}
+
+
 # --- Sources ----------------------------------------------------------------------------
 
 

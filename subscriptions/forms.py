@@ -1,0 +1,185 @@
+"""The signup form and the preference center's form: the same preferences, the signup adds an
+address. Bad input is rejected here, next to its field, before anything is stored."""
+
+from __future__ import annotations
+
+import re
+
+from django import forms
+from django.conf import settings
+from django.db import transaction
+from django.forms.models import construct_instance
+
+from subscriptions.models import DEFAULT_MAX_PAPERS, Interest, Subscriber, known_timezones
+
+MAX_INTERESTS_PER_KIND = 20
+MAX_INTEREST_LENGTH = 100
+# Enough for MAX_INTERESTS_PER_KIND long lines; a 10,000-character paste is refused whole.
+MAX_LIST_LENGTH = MAX_INTERESTS_PER_KIND * (MAX_INTEREST_LENGTH + 2)
+# Markup has no place in a topic, and control characters (NUL above all) none in the database.
+MARKUP = re.compile(r"[<>{}\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+class InterestListField(forms.CharField):
+    """A textarea of interests, one per line (and, where `commas` is set, comma-separated too).
+    Cleans to a list without blanks or case-insensitive repeats, in the order typed."""
+
+    widget = forms.Textarea(attrs={"rows": 4, "spellcheck": "false"})
+
+    def __init__(self, *, noun: str, commas: bool, **kwargs) -> None:
+        self.noun = noun
+        self.commas = commas
+        super().__init__(required=False, max_length=MAX_LIST_LENGTH, strip=True, **kwargs)
+
+    def to_python(self, value: str | None) -> list[str]:  # type: ignore[override]
+        text = super().to_python(value)
+        pieces = re.split(r"[\n,]" if self.commas else r"\n", text)
+        seen: dict[str, str] = {}
+        for piece in pieces:
+            item = " ".join(piece.split())
+            if item and item.casefold() not in seen:
+                seen[item.casefold()] = item
+        return list(seen.values())
+
+    def run_validators(self, value: list[str]) -> None:
+        # The max_length check applies to the raw text, done in validate below.
+        pass
+
+    def validate(self, value: list[str]) -> None:
+        if len(value) > MAX_INTERESTS_PER_KIND:
+            raise forms.ValidationError(
+                f"Please keep to {MAX_INTERESTS_PER_KIND} {self.noun}s at most (you gave {len(value)})."
+            )
+        for item in value:
+            if len(item) > MAX_INTEREST_LENGTH:
+                raise forms.ValidationError(
+                    f"Each {self.noun} can be at most {MAX_INTEREST_LENGTH} characters; “{item[:40]}…” has {len(item)}."
+                )
+            if MARKUP.search(item):
+                raise forms.ValidationError(
+                    f"Please write each {self.noun} as plain words, without < > {{ }} or control characters."
+                )
+
+    def clean(self, value: str | None) -> list[str]:
+        if value and len(value) > MAX_LIST_LENGTH:
+            raise forms.ValidationError(
+                f"That is {len(value):,} characters; please keep the list under {MAX_LIST_LENGTH:,}."
+            )
+        return super().clean(value)
+
+    def prepare_value(self, value: list[str] | str | None) -> str:
+        if isinstance(value, list):
+            return "\n".join(value)
+        return value or ""
+
+
+class PreferencesForm(forms.ModelForm):
+    """What a subscriber follows and when they hear from us."""
+
+    topics = InterestListField(
+        noun="topic",
+        commas=True,
+        label="Topics",
+        help_text="One per line or separated by commas, e.g. “diffusion models”. "
+        "Leave empty to get the day's most upvoted papers.",
+    )
+    categories = forms.MultipleChoiceField(
+        required=False,
+        label="arXiv categories",
+        choices=[(code, f"{name} ({code})") for code, name in settings.PAPERBOY_CATEGORY_CHOICES],
+        widget=forms.CheckboxSelectMultiple,
+    )
+    authors = InterestListField(
+        noun="author",
+        commas=False,
+        label="Authors to follow",
+        help_text="One name per line, as it appears on arXiv, e.g. “Yann LeCun”.",
+    )
+
+    # Declared to give the model's check constraint (1 to 50) a message next to the field.
+    max_papers = forms.IntegerField(
+        min_value=1,
+        max_value=50,
+        initial=DEFAULT_MAX_PAPERS,
+        label="Papers per email, at most",
+        help_text="From 1 to 50.",
+    )
+
+    class Meta:
+        model = Subscriber
+        fields = ["frequency", "weekly_day", "send_hour", "timezone", "max_papers"]
+        labels = {
+            "frequency": "How often",
+            "weekly_day": "Day for the weekly email",
+            "send_hour": "Send at (your local time)",
+            "timezone": "Your time zone",
+        }
+        help_texts = {
+            "weekly_day": "Only used for the weekly email, which covers the past seven days.",
+            "send_hour": "",
+            "timezone": "A name like Europe/Paris or America/New_York.",
+        }
+        widgets = {
+            "frequency": forms.RadioSelect,
+            "timezone": forms.TextInput(attrs={"list": "timezones", "autocomplete": "off", "spellcheck": "false"}),
+        }
+
+    INTEREST_FIELDS = {
+        "topics": Interest.Kind.TOPIC,
+        "categories": Interest.Kind.CATEGORY,
+        "authors": Interest.Kind.AUTHOR,
+    }
+
+    def __init__(self, *args, **kwargs) -> None:
+        kwargs.setdefault("label_suffix", "")
+        super().__init__(*args, **kwargs)
+        if self.instance.pk and not self.is_bound:
+            for name, kind in self.INTEREST_FIELDS.items():
+                self.initial[name] = self.instance.interest_values(kind)
+
+    def clean_timezone(self) -> str:
+        name = self.cleaned_data["timezone"].strip()
+        if name not in known_timezones():
+            raise forms.ValidationError(f"“{name[:64]}” is not a time zone we know; use a name like Europe/Paris.")
+        return name
+
+    def interests(self) -> dict[str, list[str]]:
+        # dict.fromkeys: a hand-made POST may repeat a checkbox value.
+        return {kind: list(dict.fromkeys(self.cleaned_data[name])) for name, kind in self.INTEREST_FIELDS.items()}
+
+    def save(self, commit: bool = True) -> Subscriber:
+        return self.apply_to(self.instance)
+
+    def apply_to(self, subscriber: Subscriber, **fields: object) -> Subscriber:
+        """Save these preferences (and `fields`) onto `subscriber` with its interests, together
+        or not at all. Signup uses it for a row it finds only after the form is valid."""
+        construct_instance(self, subscriber, fields=self._meta.fields)
+        for name, value in fields.items():
+            setattr(subscriber, name, value)
+        with transaction.atomic():
+            subscriber.save()
+            subscriber.replace_interests(self.interests())
+        self.instance = subscriber
+        return subscriber
+
+
+class SignupForm(PreferencesForm):
+    # Not a model field here on purpose: the model's unique check would tell a stranger that an
+    # address is already subscribed. signup.sign_up handles a known address instead.
+    email = forms.EmailField(
+        label="Email address",
+        max_length=254,
+        widget=forms.EmailInput(attrs={"autocomplete": "email", "spellcheck": "false"}),
+    )
+    field_order = ["email", "topics", "categories", "authors"]
+
+    def clean_email(self) -> str:
+        return self.cleaned_data["email"].strip()
+
+
+class EmailForm(forms.Form):
+    """One address: to resend a confirmation, or to move a subscription to."""
+
+    email = forms.EmailField(
+        label="Email address", max_length=254, widget=forms.EmailInput(attrs={"autocomplete": "email"})
+    )

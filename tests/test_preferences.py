@@ -1,0 +1,209 @@
+"""The preference center behind the manage link: edit, pause and resume, preview, feed, data."""
+
+from __future__ import annotations
+
+import json
+import xml.etree.ElementTree as ET
+
+import pytest
+from django.utils import timezone
+from django.utils.html import escape
+
+from digest.day import plan_day
+from digest.deliver import send_batch, sendable_batches
+from digest.models import Delivery
+from subscriptions import links
+from subscriptions.models import Subscriber
+from tests.factories import EDITION_DATE, load_day, make_subscriber
+from tests.signup_helpers import path_of, signup_data
+
+pytestmark = pytest.mark.django_db
+ATOM = "{http://www.w3.org/2005/Atom}"
+
+
+@pytest.fixture
+def ada() -> Subscriber:
+    ada = make_subscriber("ada@example.com", "reinforcement learning", timezone="Europe/Paris")
+    ada.interests.create(kind="author", value="Chelsea Finn")
+    return ada
+
+
+def manage_path(subscriber: Subscriber) -> str:
+    return path_of(subscriber.manage_url)
+
+
+def send_todays_digest() -> None:
+    plan_day(EDITION_DATE, respect_send_hour=False)
+    for ids in sendable_batches(EDITION_DATE):
+        send_batch(ids)
+
+
+def test_the_page_shows_the_current_preferences(client, ada):
+    page = client.get(manage_path(ada)).content.decode()
+
+    assert "Your Paperboy preferences" in page and "ada@example.com" in page
+    assert ">\nreinforcement learning</textarea>" in page
+    assert ">\nChelsea Finn</textarea>" in page
+    assert 'value="Europe/Paris"' in page
+    assert "Status: Active" in page and "Pause digests" in page
+
+
+def test_saving_replaces_topics_and_settings(client, ada):
+    data = signup_data(topics="diffusion models\nrobot manipulation", authors="", categories=["cs.CV"], max_papers="3")
+    data.pop("email")
+
+    response = client.post(manage_path(ada), data, follow=True)
+
+    assert "Saved. Your next digest follows these preferences." in response.content.decode()
+    ada.refresh_from_db()
+    assert ada.interest_values("topic") == ["diffusion models", "robot manipulation"]
+    assert ada.interest_values("author") == []
+    assert ada.interest_values("category") == ["cs.CV"]
+    assert (ada.max_papers, ada.send_hour) == (3, 7)
+
+
+def test_bad_input_changes_nothing_and_says_why(client, ada):
+    data = signup_data(topics="diffusion models", timezone="Nowhere/Land")
+    data.pop("email")
+
+    response = client.post(manage_path(ada), data)
+
+    page = response.content.decode()
+    assert "is not a time zone we know" in page and "Nothing was changed." in page
+    ada.refresh_from_db()
+    assert ada.interest_values("topic") == ["reinforcement learning"]
+    assert ada.timezone == "Europe/Paris"
+
+
+def test_the_next_digest_is_saved_as_changed(client, ada, smtp):
+    load_day()
+    data = signup_data(topics="vision language models", authors="", categories=[])
+    data.pop("email")
+    client.post(manage_path(ada), data)
+
+    send_todays_digest()
+
+    (delivery,) = Delivery.objects.all()
+    assert all("vision language models" in item.why for item in delivery.items.all())
+
+
+def test_pause_stops_digests_and_resume_restarts_them(client, ada, smtp):
+    load_day()
+
+    paused = client.post(f"{manage_path(ada)}status/", {"action": "pause"}, follow=True)
+
+    assert "Paused. No digests until you resume." in paused.content.decode()
+    assert "Resume digests" in paused.content.decode()
+    send_todays_digest()
+    assert smtp.messages == []
+
+    resumed = client.post(f"{manage_path(ada)}status/", {"action": "resume"}, follow=True)
+
+    assert "Resumed." in resumed.content.decode()
+    send_todays_digest()
+    assert [m["To"] for m in smtp.messages] == ["ada@example.com"]
+
+
+def test_an_unsubscribed_reader_can_subscribe_again_from_the_page(client, ada):
+    ada.unsubscribe()
+
+    page = client.get(manage_path(ada)).content.decode()
+    assert "Subscribe again" in page
+    client.post(f"{manage_path(ada)}status/", {"action": "resume"})
+
+    ada.refresh_from_db()
+    assert ada.status == Subscriber.Status.ACTIVE and ada.unsubscribed_at is None
+
+
+def test_the_unsubscribe_button_posts_to_the_unsubscribe_link(client, ada):
+    page = client.get(manage_path(ada)).content.decode()
+
+    assert f'<form method="post" action="{ada.unsubscribe_url}">' in page
+
+
+def test_the_preview_shows_what_the_next_digest_would_hold_with_why_lines(client, ada):
+    load_day()
+
+    page = client.get(manage_path(ada)).content.decode()
+
+    assert "Your next digest would hold" in page and "Wednesday 3 September 2025" in page
+    plan_day(EDITION_DATE, respect_send_hour=False)  # what the digest run itself picks
+    items = list(Delivery.objects.get().items.all())
+    assert items
+    for item in items:
+        assert escape(item.paper.title) in page
+        assert escape(item.why) in page
+
+
+def test_the_preview_without_matches_says_so(client, ada):
+    load_day()
+    ada.interests.update(value="zebra husbandry")
+
+    page = client.get(manage_path(ada)).content.decode()
+
+    assert "Nothing from these papers matches your topics." in page
+
+
+def test_the_feed_lists_sent_digests_as_atom(client, ada, smtp):
+    load_day()
+    send_todays_digest()
+    delivery = Delivery.objects.get()
+
+    response = client.get(path_of(links.feed_url(ada.pk)))
+
+    assert response.status_code == 200
+    assert response["Content-Type"].startswith("application/atom+xml")
+    feed = ET.fromstring(response.content)
+    assert feed.find(f"{ATOM}title").text == "Paperboy digests for ada@example.com"
+    (entry,) = feed.findall(f"{ATOM}entry")
+    count = delivery.items.count()
+    assert entry.find(f"{ATOM}title").text == f"Wednesday 3 September 2025: {count} papers"
+    first_title = delivery.items.first().paper.title
+    assert first_title in entry.find(f"{ATOM}summary").text
+    assert entry.find(f"{ATOM}link").get("href") == links.web_view_url(ada.pk, EDITION_DATE)
+
+
+def test_the_feed_leaves_out_digests_not_sent(client, ada):
+    load_day()
+    plan_day(EDITION_DATE, respect_send_hour=False)  # planned, not sent
+
+    feed = ET.fromstring(client.get(path_of(links.feed_url(ada.pk))).content)
+
+    assert feed.findall(f"{ATOM}entry") == []
+
+
+def test_the_data_download_has_interests_settings_and_history(client, ada, smtp):
+    load_day()
+    send_todays_digest()
+
+    response = client.get(f"{manage_path(ada)}data.json")
+
+    assert response.status_code == 200
+    assert response["Content-Disposition"] == 'attachment; filename="paperboy-data.json"'
+    data = json.loads(response.content)
+    assert data["email"] == "ada@example.com" and data["status"] == "active"
+    assert data["settings"]["timezone"] == "Europe/Paris"
+    assert {(i["kind"], i["value"]) for i in data["interests"]} == {
+        ("topic", "reinforcement learning"),
+        ("author", "Chelsea Finn"),
+    }
+    (delivery,) = data["deliveries"]
+    assert delivery["edition_date"] == "2025-09-03" and delivery["status"] == "sent"
+    assert delivery["papers"][0]["why"].startswith(("Matches", "Partly matches"))
+
+
+def test_the_manage_page_of_a_deleted_subscriber_is_a_clear_404(client, ada):
+    path = manage_path(ada)
+    ada.delete()
+
+    response = client.get(path)
+
+    assert response.status_code == 404 and "This link is not valid" in response.content.decode()
+
+
+def test_a_pending_subscriber_is_told_to_confirm_first(client):
+    pending = make_subscriber("new@example.com", status=Subscriber.Status.PENDING, signup_mail_sent_at=timezone.now())
+
+    page = client.get(manage_path(pending)).content.decode()
+
+    assert "Not confirmed yet" in page
