@@ -200,6 +200,8 @@ if EMAIL_USE_TLS and EMAIL_USE_SSL:
 EMAIL_TIMEOUT = env_int("EMAIL_TIMEOUT", 30, 1)
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", f"Paperboy <digest@{SITE_DOMAIN}>")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
+# Where replies to the digest go (a monitored inbox); without it, replies go to the From address.
+PAPERBOY_REPLY_TO = env_str("PAPERBOY_REPLY_TO", "")
 MAILCATCHER_DIR = VAR_DIR / "mail"
 
 # --- Paperboy ----------------------------------------------------------------------------
