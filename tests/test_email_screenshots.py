@@ -43,7 +43,10 @@ def digest_html(smtp) -> str:
 @pytest.mark.parametrize("scheme", ["light", "dark"])
 def test_digest_reads_well_at_desktop_and_phone_width_in_light_and_dark(browser_page, digest_html, width, scheme):
     page = browser_page
-    page.route("https://cdn-thumbnails.huggingface.co/**", lambda route: route.fulfill(body=grey_png(), content_type="image/png"))
+    page.route(
+        "https://cdn-thumbnails.huggingface.co/**",
+        lambda route: route.fulfill(body=grey_png(), content_type="image/png"),
+    )
     page.set_viewport_size({"width": width, "height": 900})
     page.emulate_media(color_scheme=scheme)
     page.set_content(digest_html, wait_until="load")
