@@ -19,7 +19,7 @@ from email.utils import formataddr, parseaddr
 from urllib.parse import urlsplit
 
 from django.conf import settings
-from django.core.mail import EmailMultiAlternatives
+from django.core.mail import BadHeaderError, EmailMultiAlternatives
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils.html import escape
@@ -177,6 +177,9 @@ class EditionRenderer:
         )
 
     def message(self, subscriber: Subscriber, items: Sequence[DigestItem], message_id: str) -> EmailMultiAlternatives:
+        if "\r" in subscriber.email or "\n" in subscriber.email:
+            # A definite failure before sending, rather than an SMTP conversation left half done.
+            raise BadHeaderError(f"Subscriber {subscriber.pk}'s address contains a newline")
         rendered = self.render(subscriber, items)
         unsubscribe_url = links.unsubscribe_url(subscriber.pk)
         headers = {

@@ -17,7 +17,7 @@ from subscriptions import links
 DEFAULT_MAX_PAPERS = 10
 # The largest digest (this many papers, longest real abstracts, plus the trending ones) must
 # stay under Gmail's ~102 KB clipping: tests/test_email_size.py holds it under 90 KB.
-MAX_PAPERS = 30
+MAX_PAPERS = 25
 
 
 @cache
