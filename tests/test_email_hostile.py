@@ -59,7 +59,7 @@ def test_html_in_titles_abstracts_and_authors_is_shown_as_text(hostile_message):
     assert tags.tags.count("img") == html.count('class="thumb"')  # only our thumbnails
     assert 'Reinforcement learning &lt;script&gt;alert("title")&lt;/script&gt; with &lt;b&gt;bold&lt;/b&gt;' in html
     assert '&lt;a href="javascript:alert(1)"&gt;Click here&lt;/a&gt;' in html
-    assert "&lt;b&gt;Mallory&lt;/b&gt; \"Quote\" O'Brien, Eve &amp; Co" in html
+    assert '&lt;b&gt;Mallory&lt;/b&gt; "Quote" O\'Brien, Eve &amp; Co' in html
     text = text_part(hostile_message)
     assert 'Reinforcement learning <script>alert("title")</script> with <b>bold</b>' in text  # plain text as is
 
@@ -68,7 +68,7 @@ def test_only_http_links_appear_and_javascript_urls_are_dropped(hostile_message)
     urls = parsed(html_part(hostile_message)).urls
     assert urls and all(url.startswith(("https://", "http://")) for url in urls)
     text = text_part(hostile_message)
-    assert "javascript:" not in text.lower().replace("javascript:alert(1)\">click", "")
+    assert "javascript:" not in text.lower()
     assert "data:text/html" not in text
     assert "Code: https://github.com/example-lab/alpha-divergence" in text  # its good link stays
     assert "https://example.org/\U0001f916-project" in text
@@ -96,7 +96,8 @@ def test_a_newline_in_a_title_never_reaches_the_headers(smtp):
     (message,) = smtp.messages
     assert message["X-Injected"] is None and message["Bcc"] is None
     assert [e.rcpt_tos for e in smtp.envelopes] == [["ada@example.com"]]
-    assert message["Subject"].strip().startswith("Paperboy, 3 Sep: Inverse Reinforcement Learning Bcc: victim@example.com")
+    subject = message["Subject"].strip()
+    assert subject.startswith("Paperboy, 3 Sep: Inverse Reinforcement Learning Bcc: victim@example.com")
 
 
 def test_placeholders_written_into_paper_text_are_left_as_text(smtp):
