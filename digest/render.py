@@ -421,12 +421,14 @@ def delivery_items(delivery: Delivery) -> list[DigestItem]:
     return [DigestItem(i.paper, i.why, i.matched_interest) for i in delivery.items.all()]
 
 
-_renderers: dict[dt.date, EditionRenderer] = {}
+_renderers: dict[tuple, EditionRenderer] = {}
 
 
 def renderer_for(edition_date: dt.date) -> EditionRenderer:
-    """One renderer per edition per process, so a worker inlines each card once a day."""
-    if edition_date not in _renderers:
+    """One renderer per edition per process, so a worker inlines each card once a day. Keyed
+    also by what it bakes into every email (the site's address, the signing key)."""
+    key = (edition_date, settings.SITE_URL, settings.SECRET_KEY)
+    if key not in _renderers:
         _renderers.clear()  # yesterday's edition is done with
-        _renderers[edition_date] = EditionRenderer(edition_date)
-    return _renderers[edition_date]
+        _renderers[key] = EditionRenderer(edition_date)
+    return _renderers[key]
