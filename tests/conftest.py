@@ -61,6 +61,19 @@ def wait_until(condition: Callable[[], bool], timeout: float = 60, what: str = "
     raise AssertionError(f"timed out after {timeout}s waiting for {what}")
 
 
+# --- Rendering ----------------------------------------------------------------------------
+
+
+@pytest.fixture(autouse=True)
+def fresh_edition_renderers() -> Iterator[None]:
+    """Renderers are cached per process and edition (digest.render.renderer_for); each test's
+    database starts empty, so one test's cached cards and trending papers must not reach the next."""
+    yield
+    from digest import render
+
+    render._renderers.clear()
+
+
 # --- Sources ----------------------------------------------------------------------------
 
 
