@@ -116,6 +116,7 @@ class EditionRenderer:
         self.day_labels: dict[int, str] = {}
         self.trending_papers: dict[bool, list[Paper]] = {}
         self.subjects: dict[tuple, str] = {}
+        self.from_address = from_address()
         self.feedback_links = SignedRoute("digest:feedback", links.FEEDBACK_SALT)
         self.manage_links = SignedRoute("subscriptions:manage", links.MANAGE_SALT)
         self.unsubscribe_links = SignedRoute("subscriptions:unsubscribe", links.UNSUBSCRIBE_SALT)
@@ -199,7 +200,7 @@ class EditionRenderer:
         message = EmailMultiAlternatives(
             subject=rendered.subject,
             body=rendered.text,
-            from_email=from_address(),
+            from_email=self.from_address,
             to=[subscriber.email],
             reply_to=[settings.PAPERBOY_REPLY_TO] if settings.PAPERBOY_REPLY_TO else None,
             headers=headers,
@@ -272,8 +273,8 @@ class EditionRenderer:
                 "day": (f" · {self.day_labels[paper_id]}" if html else f"\n   Listed {self.day_labels[paper_id]}")
                 if weekly
                 else "",
-                "feedback_up": quote(self.feedback_links.url([subscriber_id, paper_id, "up"])) if html else "",
-                "feedback_down": quote(self.feedback_links.url([subscriber_id, paper_id, "down"])) if html else "",
+                "feedback_up": self.feedback_links.html_url([subscriber_id, paper_id, "up"]) if html else "",
+                "feedback_down": self.feedback_links.html_url([subscriber_id, paper_id, "down"]) if html else "",
             }
         )
 
@@ -304,14 +305,23 @@ class SignedRoute:
     def __init__(self, route: str, salt: str) -> None:
         marker = "PAPERBOY-TOKEN"
         self.prefix, self.suffix = links.absolute(reverse(route, args=[marker])).split(marker)
+        # Tokens are base64url and ":", which HTML never needs escaped: only the route is.
+        self.html_prefix, self.html_suffix = escape(self.prefix), escape(self.suffix)
         key = hashlib.sha256(f"{salt}signer{settings.SECRET_KEY}".encode()).digest()
         self.mac = hmac.new(key, digestmod=hashlib.sha256)
 
     def url(self, payload: object) -> str:
+        return f"{self.prefix}{self.token(payload)}{self.suffix}"
+
+    def html_url(self, payload: object) -> str:
+        """The URL as it goes into an href."""
+        return f"{self.html_prefix}{self.token(payload)}{self.html_suffix}"
+
+    def token(self, payload: object) -> str:
         value = b64(compact_json(payload).encode("latin-1"))
         mac = self.mac.copy()
         mac.update(value.encode())
-        return f"{self.prefix}{value}:{b64(mac.digest())}{self.suffix}"
+        return f"{value}:{b64(mac.digest())}"
 
 
 compact_json = json.JSONEncoder(separators=(",", ":")).encode  # as django.core.signing.JSONSerializer
@@ -393,7 +403,10 @@ def introduction(matched: int, trending: int, weekly: bool) -> str:
 
 def preheader(items: Sequence[DigestItem]) -> str:
     """The line inboxes show after the subject."""
-    first = Truncator(" ".join(items[0].paper.title.split())).chars(90) if items else ""
+    if not items:
+        return ""
+    first = " ".join(items[0].paper.title.split())
+    first = f"{first[:89]}…" if len(first) > 90 else first
     return f"{first} and {len(items) - 1} more" if len(items) > 1 else first
 
 
