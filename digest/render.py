@@ -142,7 +142,7 @@ class EditionRenderer:
         self.text_parts.update((name, Stencil(part, self.slot_pattern)) for name, part in self.text_part.findall(text))
         self.versions.update((pk, p.updated_at) for pk, p in missing.items())
         self.day_labels.update(
-            (pk, f"{p.edition_date:%a} {p.edition_date.day} {p.edition_date:%b} · ") for pk, p in missing.items()
+            (pk, f"{p.edition_date:%a} {p.edition_date.day} {p.edition_date:%b}") for pk, p in missing.items()
         )
 
     def trending_for(self, weekly: bool) -> list[Paper]:
@@ -171,7 +171,7 @@ class EditionRenderer:
         values = self.recipient_values(subscriber, weekly)
         while True:
             values["intro"] = introduction(len(for_you), len(trending), weekly)
-            html = self.fill_html(values, for_you, trending, weekly)
+            html = self.fill_html(subscriber.pk, values, for_you, trending, weekly)
             if len(html.encode()) <= GMAIL_CLIP_BYTES or len(for_you) + len(trending) <= 1:
                 break
             # Past Gmail's clipping the footer and its unsubscribe link disappear: drop the last card.
@@ -179,7 +179,7 @@ class EditionRenderer:
             (trending or for_you).pop()
         return Rendered(
             subject=self.subject(for_you, trending, weekly),
-            text=self.fill_text(values, for_you, trending, weekly),
+            text=self.fill_text(subscriber.pk, values, for_you, trending, weekly),
             html=html,
             unsubscribe_url=values["unsubscribe_url"],
             for_you=for_you,
@@ -213,7 +213,6 @@ class EditionRenderer:
         """The recipient's texts and links, unescaped; each part escapes them as it needs."""
         date = f"{self.edition_date:%A} {self.edition_date.day} {self.edition_date:%B %Y}"
         return {
-            "subscriber": str(subscriber.pk),
             "dateline": f"Week to {date}" if weekly else date,
             "trending_heading": "Trending this week" if weekly else "Trending today",
             "reason": (
@@ -225,41 +224,37 @@ class EditionRenderer:
             "unsubscribe_url": self.unsubscribe_links.url(subscriber.pk),
         }
 
-    def fill_html(self, values: dict, for_you: list[DigestItem], trending: list[DigestItem], weekly: bool) -> str:
+    def fill_html(
+        self, subscriber_id: int, values: dict, for_you: list[DigestItem], trending: list[DigestItem], weekly: bool
+    ) -> str:
         escaped = {key: escape(value) for key, value in values.items()}
         escaped["preheader"] = escape(preheader(for_you or trending))
-        escaped["for_you"] = self.section(self.html_parts, "for_you", escaped, for_you, weekly, html=True)
-        escaped["trending"] = self.section(
-            self.html_parts, "trending", escaped, trending, weekly, html=True, first_number=len(for_you) + 1
-        )
+        cards = self.cards(self.html_parts, subscriber_id, [*for_you, *trending], weekly, html=True)
+        escaped["for_you"] = self.section(self.html_parts["for_you"], cards[: len(for_you)], escaped)
+        escaped["trending"] = self.section(self.html_parts["trending"], cards[len(for_you) :], escaped)
         return self.html_layout.fill(escaped)
 
-    def fill_text(self, values: dict, for_you: list[DigestItem], trending: list[DigestItem], weekly: bool) -> str:
+    def fill_text(
+        self, subscriber_id: int, values: dict, for_you: list[DigestItem], trending: list[DigestItem], weekly: bool
+    ) -> str:
         plain = {**values, "trending_heading": values["trending_heading"].upper()}
-        plain["for_you"] = self.section(self.text_parts, "for_you", plain, for_you, weekly, html=False)
-        plain["trending"] = self.section(
-            self.text_parts, "trending", plain, trending, weekly, html=False, first_number=len(for_you) + 1
-        )
+        cards = self.cards(self.text_parts, subscriber_id, [*for_you, *trending], weekly, html=False)
+        plain["for_you"] = self.section(self.text_parts["for_you"], cards[: len(for_you)], plain)
+        plain["trending"] = self.section(self.text_parts["trending"], cards[len(for_you) :], plain)
         return self.text_layout.fill(plain)
 
-    def section(
-        self,
-        parts: dict[str, Stencil],
-        name: str,
-        values: dict,
-        items: list[DigestItem],
-        weekly: bool,
-        html: bool,
-        first_number: int = 1,
-    ) -> str:
-        if not items:
-            return ""
-        subscriber_id = int(values["subscriber"])
-        cards = "".join(
-            self.card(parts, subscriber_id, item, weekly, html, number)
-            for number, item in enumerate(items, start=first_number)
-        )
-        return parts[name].fill({"cards": cards, "trending_heading": values["trending_heading"]})
+    @staticmethod
+    def section(part: Stencil, cards: list[str], values: dict) -> str:
+        """A section's heading and cards, or nothing at all when it has no cards."""
+        return part.fill({"cards": "".join(cards), "trending_heading": values["trending_heading"]}) if cards else ""
+
+    def cards(
+        self, parts: dict[str, Stencil], subscriber_id: int, items: list[DigestItem], weekly: bool, html: bool
+    ) -> list[str]:
+        """The filled cards, numbered on through both sections."""
+        return [
+            self.card(parts, subscriber_id, item, weekly, html, number) for number, item in enumerate(items, start=1)
+        ]
 
     def card(
         self, parts: dict[str, Stencil], subscriber_id: int, item: DigestItem, weekly: bool, html: bool, number: int

@@ -185,7 +185,8 @@ def test_a_weekly_digest_gathers_the_week_and_labels_each_papers_day():
     assert "matched your interests this week" in html
     assert ">Trending this week</p>" in html
     assert "Mon 1 Sep" in html and "Wed 3 Sep" in html
-    assert f"{monday.title}" in message.body and "Listed Mon 1 Sep" in message.body
+    assert f"{monday.title}" in message.body and "   Listed Mon 1 Sep\n" in message.body
+    assert re.search(r">PDF</a> · Mon 1 Sep · &#9650;|>PDF</a> · Mon 1 Sep · \u25b2", html)
     assert Delivery.objects.get(subscriber=weekly).papers.filter(pk=monday.pk).exists()
 
 
