@@ -7,6 +7,7 @@ import struct
 import zlib
 
 import pytest
+from django.contrib.auth import get_user_model
 
 from digest.models import Paper
 from tests.conftest import save_screenshot
@@ -65,3 +66,24 @@ def test_digest_reads_well_at_desktop_and_phone_width_in_light_and_dark(browser_
     expected = {"light": ("rgb(29, 78, 216)", "rgb(255, 255, 255)"), "dark": ("rgb(147, 197, 253)", "rgb(39, 39, 42)")}
     assert (text_color, background) == expected[scheme]
     assert save_screenshot(page, f"email-digest-{width}-{scheme}").stat().st_size > 10_000
+
+
+@pytest.mark.django_db(transaction=True)
+def test_staff_preview_shows_html_and_text_side_by_side_in_chromium(browser_page, live_server, client, settings):
+    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+    load_day()
+    ada = make_subscriber("ada@example.com", "reinforcement learning", max_papers=5)
+    client.force_login(get_user_model().objects.create_superuser("staff", "staff@example.com", "pw"))
+    page = browser_page
+    page.context.add_cookies(
+        [{"name": "sessionid", "value": client.cookies["sessionid"].value, "url": live_server.url}]
+    )
+    page.set_viewport_size({"width": 1400, "height": 1000})
+    page.goto(f"{live_server.url}/staff/preview/?subscriber={ada.pk}&date=2025-09-03")
+
+    frame = page.frame_locator("iframe[title='HTML part']")
+    assert frame.get_by_text("5 new papers matched your interests today").is_visible()
+    text_box, html_box = page.locator("pre").bounding_box(), page.locator("iframe").bounding_box()
+    assert text_box["x"] >= html_box["x"] + html_box["width"]  # side by side
+    assert "FOR YOU" in page.locator("pre").inner_text()
+    save_screenshot(page, "staff-preview-1400")
