@@ -44,6 +44,7 @@ def test_message_is_text_then_html_with_every_section(smtp, site):
     assert text.index("FOR YOU") < text.index("TRENDING TODAY") < text.index("Unsubscribe: ")
     assert re.search(r"<div class=\"preheader\"[^>]*>[^<]+ and 4 more</div>", html)
     assert "@media (prefers-color-scheme: dark)" in html and "!important" in html  # kept in <style>
+    assert '<!--[if mso]><table role="presentation" width="640"' in html  # Outlook ignores max-width
 
 
 def test_headers_identify_the_sender_the_list_and_each_delivery(smtp, site):
