@@ -319,7 +319,21 @@ class SignedRoute:
         return f"{value}:{b64(mac.digest())}"
 
 
-compact_json = json.JSONEncoder(separators=(",", ":")).encode  # as django.core.signing.JSONSerializer
+_json = json.JSONEncoder(separators=(",", ":")).encode
+
+
+def compact_json(payload: object) -> str:
+    """json.dumps(payload, separators=(",", ":")), as django.core.signing writes it. The links'
+    usual payloads (an id; ids and a plain word) are written directly, several times faster."""
+    if type(payload) is int:
+        return str(payload)
+    if type(payload) is list and all(
+        type(x) is int or (type(x) is str and x.isascii() and x.isalnum()) for x in payload
+    ):
+        return "[" + ",".join(str(x) if type(x) is int else f'"{x}"' for x in payload) + "]"
+    return _json(payload)
+
+
 URL_SAFE = bytes.maketrans(b"+/", b"-_")
 
 

@@ -227,3 +227,18 @@ def test_the_email_templates_use_no_undefined_variable(settings):
     assert len(mail.outbox) == 2
     for message in mail.outbox:
         assert "UNDEFINED" not in message.subject + message.body + html_of(message)
+
+
+@pytest.mark.parametrize(
+    ("route", "payload", "link"),
+    [
+        ("feedback", [7, 123456789, "up"], lambda: links.feedback_url(7, 123456789, "up")),
+        ("feedback", [2**40, 1, "down"], lambda: links.feedback_url(2**40, 1, "down")),
+        ("manage", 42, lambda: links.manage_url(42)),
+        ("unsubscribe", 42, lambda: links.unsubscribe_url(42)),
+        ("web_view", [42, "2025-09-03"], lambda: links.web_view_url(42, EDITION_DATE)),
+    ],
+)
+def test_links_signed_per_edition_are_the_links_module_s_own(route, payload, link):
+    renderer = EditionRenderer(EDITION_DATE)
+    assert getattr(renderer, f"{route}_links").url(payload) == link()

@@ -47,14 +47,14 @@ class Command(BaseCommand):
         calls_before = stats.premailer_calls
         calls_after_warm_up = None
         sizes = 0
-        started = time.perf_counter()
+        started, cpu_started = time.perf_counter(), time.process_time()
         for n, reader in enumerate(readers):
             message = renderer.message(reader, picks(papers, n, per_email), f"<bench-{n}@example.org>")
             sizes += len(message.alternatives[0][0])
             if n + 1 == min(WARM_UP, count):
                 calls_after_warm_up = stats.premailer_calls - calls_before
-                warm_started = time.perf_counter()
-        finished = time.perf_counter()
+                warm_started, warm_cpu_started = time.perf_counter(), time.process_time()
+        finished, cpu_finished = time.perf_counter(), time.process_time()
         calls = stats.premailer_calls - calls_before
         steady = count - min(WARM_UP, count)
         serialise = time_serialising(renderer, readers[: min(500, count)], papers, per_email)
@@ -64,6 +64,14 @@ class Command(BaseCommand):
             f"render time per email: {(finished - started) * 1000 / count:.3f} ms over all {count} "
             f"(inlining included)"
             + (f", {(finished - warm_started) * 1000 / steady:.3f} ms after the first {WARM_UP}" if steady else "")
+            + "\n"
+            f"CPU time per email (this process only, not time spent waiting for a shared core): "
+            f"{(cpu_finished - cpu_started) * 1000 / count:.3f} ms over all"
+            + (
+                f", {(cpu_finished - warm_cpu_started) * 1000 / steady:.3f} ms after the first {WARM_UP}"
+                if steady
+                else ""
+            )
             + "\n"
             f"premailer calls: {calls} in all ({calls_after_warm_up} after the first {min(WARM_UP, count)} emails: "
             f"it grows with the edition's papers, not with subscribers)\n"
