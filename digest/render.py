@@ -160,6 +160,8 @@ class EditionRenderer:
 
     def render(self, subscriber: Subscriber, items: Sequence[DigestItem]) -> Rendered:
         """The subscriber's digest: matched papers "For you", then the trending ones not listed."""
+        if not items:
+            raise ValueError(f"A digest needs at least one paper (subscriber {subscriber.pk})")
         weekly = subscriber.frequency == Subscriber.Frequency.WEEKLY
         for_you = [item for item in items if item.interest]
         trending = [item for item in items if not item.interest]

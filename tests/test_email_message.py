@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import datetime as dt
+import os
 import re
+import subprocess
+import sys
 from email.utils import parseaddr, parsedate_to_datetime
 
 import pytest
@@ -11,6 +14,7 @@ import time_machine
 
 from digest.models import Delivery
 from subscriptions import links
+from tests.conftest import PROJECT
 from tests.digest_mail import html_part, send_edition, text_part
 from tests.factories import EDITION_DATE, load_day, make_subscriber
 
@@ -110,3 +114,12 @@ def test_the_view_in_browser_link_opens_the_same_digest(client, smtp, site):
     titles = Delivery.objects.get(subscriber=ada).papers.values_list("title", flat=True)
     assert all(title in shown for title in titles)
     assert f'href="{links.unsubscribe_url(ada.pk)}"' in shown
+
+
+def test_a_malformed_reply_to_stops_start_up_with_a_clear_error():
+    env = {**os.environ, "PAPERBOY_REPLY_TO": "editors@example.org\nBcc: victim@example.com"}
+    result = subprocess.run(
+        [sys.executable, "manage.py", "check"], cwd=PROJECT, env=env, capture_output=True, text=True
+    )
+    assert result.returncode != 0
+    assert "PAPERBOY_REPLY_TO must be one email address" in result.stderr
