@@ -168,7 +168,7 @@ class EditionRenderer:
         if for_you and len(trending) < TRENDING_COUNT:
             listed = {item.paper.pk for item in items}
             extra = [p for p in self.trending_for(weekly) if p.pk not in listed]
-            trending += [DigestItem(p, trending_why(p, weekly)) for p in extra[: TRENDING_COUNT - len(trending)]]
+            trending += [DigestItem(p, trending_why(weekly)) for p in extra[: TRENDING_COUNT - len(trending)]]
         self.prepare([item.paper for item in (*for_you, *trending)])
         values = self.recipient_values(subscriber, weekly)
         while True:
@@ -401,8 +401,9 @@ def summary(text: str) -> str:
     return Truncator(chosen).chars(SUMMARY_CHARS)
 
 
-def trending_why(paper: Paper, weekly: bool) -> str:
-    return f"Trending {'this week' if weekly else 'today'}: {paper.upvotes} upvotes on Hugging Face"
+def trending_why(weekly: bool) -> str:
+    rank = "One of the most upvoted papers on Hugging Face"
+    return f"{rank} {'this week' if weekly else 'today'}, outside your topics"
 
 
 def introduction(matched: int, trending: int, weekly: bool) -> str:
