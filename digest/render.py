@@ -18,7 +18,7 @@ import logging
 import re
 import secrets
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from email.utils import formataddr, parseaddr
 from html import escape  # the standard library's: Django's is lazy-aware and several times slower
 from urllib.parse import urlsplit
@@ -94,8 +94,6 @@ class Rendered:
     text: str
     html: str
     unsubscribe_url: str
-    for_you: list[DigestItem] = field(default_factory=list)
-    trending: list[DigestItem] = field(default_factory=list)
 
 
 class EditionRenderer:
@@ -184,8 +182,6 @@ class EditionRenderer:
             text=self.fill_text(subscriber.pk, values, for_you, trending, weekly),
             html=html,
             unsubscribe_url=values["unsubscribe_url"],
-            for_you=for_you,
-            trending=trending,
         )
 
     def message(self, subscriber: Subscriber, items: Sequence[DigestItem], message_id: str) -> EmailMultiAlternatives:
