@@ -4,6 +4,12 @@ import django.core.validators
 from django.db import migrations, models
 
 
+def clamp_max_papers(apps, schema_editor):
+    """Subscribers who asked for more than the new cap get the cap, so the constraint holds."""
+    Subscriber = apps.get_model("subscriptions", "Subscriber")
+    Subscriber.objects.filter(max_papers__gt=25).update(max_papers=25)
+
+
 class Migration(migrations.Migration):
 
     dependencies = [
@@ -20,6 +26,7 @@ class Migration(migrations.Migration):
             name='max_papers',
             field=models.PositiveSmallIntegerField(default=10, help_text='At most this many papers per email', validators=[django.core.validators.MinValueValidator(1), django.core.validators.MaxValueValidator(25)]),
         ),
+        migrations.RunPython(clamp_max_papers, migrations.RunPython.noop),
         migrations.AddConstraint(
             model_name='subscriber',
             constraint=models.CheckConstraint(condition=models.Q(('max_papers__gte', 1), ('max_papers__lte', 25)), name='subscriber_max_papers_range'),
