@@ -204,6 +204,10 @@ if EMAIL_USE_TLS and EMAIL_USE_SSL:
 EMAIL_TIMEOUT = env_int("EMAIL_TIMEOUT", 30, 1)
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", f"Paperboy <digest@{SITE_DOMAIN}>")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
+# Where replies to the digest go (a monitored inbox); without it, replies go to the From address.
+PAPERBOY_REPLY_TO = env_str("PAPERBOY_REPLY_TO", "")
+if PAPERBOY_REPLY_TO and ("@" not in PAPERBOY_REPLY_TO or any(c.isspace() for c in PAPERBOY_REPLY_TO)):
+    raise ImproperlyConfigured(f"PAPERBOY_REPLY_TO must be one email address, got {PAPERBOY_REPLY_TO!r}")
 MAILCATCHER_DIR = VAR_DIR / "mail"
 
 # --- Paperboy ----------------------------------------------------------------------------

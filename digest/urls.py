@@ -1,13 +1,13 @@
 from django.urls import path
 
+from digest import email_pages
 from subscriptions.views import link_not_built
 
 app_name = "digest"
 
 urlpatterns = [
-    # Routed now so emails can link to them; issues 4 (feedback) and 5 (web view) build the pages.
+    # Routed now so emails can link to it; issue 4 (feedback) builds the page.
     path("feedback/<str:token>/", link_not_built, name="feedback"),
-    path("digest/<str:token>/", link_not_built, name="web-view"),
-    # Issue 5 builds the staff preview (?subscriber=<id>&date=YYYY-MM-DD); the admin links to it now.
-    path("staff/preview/", link_not_built, {"token": ""}, name="staff-preview"),
+    path("digest/<str:token>/", email_pages.web_view, name="web-view"),
+    path("staff/preview/", email_pages.staff_preview, name="staff-preview"),
 ]

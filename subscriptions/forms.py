@@ -10,7 +10,7 @@ from django.conf import settings
 from django.db import transaction
 from django.forms.models import construct_instance
 
-from subscriptions.models import DEFAULT_MAX_PAPERS, Interest, Subscriber, known_timezones
+from subscriptions.models import DEFAULT_MAX_PAPERS, MAX_PAPERS, Interest, Subscriber, known_timezones
 
 MAX_INTERESTS_PER_KIND = 20
 MAX_INTEREST_LENGTH = 100
@@ -96,13 +96,14 @@ class PreferencesForm(forms.ModelForm):
         help_text="One name per line, as it appears on arXiv, e.g. “Yann LeCun”.",
     )
 
-    # Declared to give the model's check constraint (1 to 50) a message next to the field.
+    # Declared to give the model's check constraint a message next to the field. The cap keeps
+    # the largest digest under Gmail's clipping size.
     max_papers = forms.IntegerField(
         min_value=1,
-        max_value=50,
+        max_value=MAX_PAPERS,
         initial=DEFAULT_MAX_PAPERS,
         label="Papers per email, at most",
-        help_text="From 1 to 50.",
+        help_text=f"From 1 to {MAX_PAPERS}.",
     )
 
     class Meta:

@@ -8,6 +8,7 @@ from zoneinfo import ZoneInfo, available_timezones
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import IntegrityError, models, transaction
 from django.db.models.functions import Lower
 from django.utils import timezone
@@ -15,6 +16,9 @@ from django.utils import timezone
 from subscriptions import links
 
 DEFAULT_MAX_PAPERS = 10
+# The largest digest (this many papers, longest real abstracts, plus the trending ones) must
+# stay under Gmail's ~102 KB clipping: tests/test_email_size.py holds it under 90 KB.
+MAX_PAPERS = 25
 
 
 @cache
@@ -88,7 +92,9 @@ class Subscriber(models.Model):
         choices=Weekday.choices, default=Weekday.MONDAY, help_text="For weekly digests"
     )
     max_papers = models.PositiveSmallIntegerField(
-        default=DEFAULT_MAX_PAPERS, help_text="At most this many papers per email"
+        default=DEFAULT_MAX_PAPERS,
+        validators=[MinValueValidator(1), MaxValueValidator(MAX_PAPERS)],
+        help_text="At most this many papers per email",
     )
 
     objects = SubscriberQuerySet.as_manager()
@@ -102,7 +108,7 @@ class Subscriber(models.Model):
             ),
             models.CheckConstraint(condition=models.Q(send_hour__lte=23), name="subscriber_send_hour_valid"),
             models.CheckConstraint(
-                condition=models.Q(max_papers__gte=1, max_papers__lte=50), name="subscriber_max_papers_range"
+                condition=models.Q(max_papers__gte=1, max_papers__lte=MAX_PAPERS), name="subscriber_max_papers_range"
             ),
         ]
         ordering = ["-created_at"]

@@ -68,6 +68,19 @@ def own_cache_namespace(settings) -> None:
     settings.CACHES = {"default": {**django_settings.CACHES["default"], "KEY_PREFIX": f"test-{time.time_ns()}"}}
 
 
+# --- Rendering ----------------------------------------------------------------------------
+
+
+@pytest.fixture(autouse=True)
+def fresh_edition_renderers() -> Iterator[None]:
+    """Renderers are cached per process and edition (digest.render.renderer_for); each test's
+    database starts empty, so one test's cached cards and trending papers must not reach the next."""
+    yield
+    from digest import render
+
+    render._renderers.clear()
+
+
 # --- Sources ----------------------------------------------------------------------------
 
 

@@ -1,16 +1,19 @@
-"""The email a subscriber reads: subject, headers, text and HTML parts."""
+"""The email a subscriber reads: subject, sections, cards and per-recipient parts."""
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 
 import pytest
 from django.core import mail
+from django.utils.text import Truncator
 
-from digest.day import plan_day
-from digest.deliver import send_batch, sendable_batches
 from digest.models import Delivery, Paper
-from digest.render import DigestItem, EditionRenderer
+from digest.render import DigestItem, EditionRenderer, stats
+from subscriptions import links
+from subscriptions.models import Subscriber
+from tests.digest_mail import send_edition
 from tests.factories import EDITION_DATE, load_day, make_subscriber
 
 pytestmark = pytest.mark.django_db
@@ -21,88 +24,59 @@ def locmem_mail(settings):
     settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 
 
-def send_edition() -> None:
-    plan_day(EDITION_DATE, respect_send_hour=False)
-    for ids in sendable_batches(EDITION_DATE):
-        send_batch(ids)
-
-
 def html_of(message) -> str:
     ((html, mimetype),) = message.alternatives
     assert mimetype == "text/html"
     return html
 
 
-def test_digest_has_subject_text_and_inlined_html_with_unsubscribe_headers():
+def section_of(html: str, heading: str) -> str:
+    """The HTML from a section's heading to the next heading or the footer."""
+    start = html.index(f">{heading}</p>")
+    ends = [i for i in (html.find('class="section"', start), html.find('class="footer"', start)) if i > 0]
+    return html[start : min(ends)]
+
+
+def test_digest_has_subject_header_line_and_matched_papers_for_you():
     load_day()
     ada = make_subscriber("ada@example.com", "reinforcement learning")
     send_edition()
 
     (message,) = mail.outbox
-    assert message.to == ["ada@example.com"]
-    assert message.subject.startswith("Paperboy, 3 Sep: ")
-    assert "Reinforcement Learning" in message.subject and "more" in message.subject
-    assert "\n" not in message.subject
-    unsubscribe = message.extra_headers["List-Unsubscribe"]
-    assert re.fullmatch(r"<http://localhost:8000/unsubscribe/[\w:\-]+/>", unsubscribe)
-    assert unsubscribe.strip("<>") == ada.unsubscribe_url
-    assert message.extra_headers["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
-    assert message.extra_headers["List-Id"].startswith("Paperboy")
     delivery = Delivery.objects.get(subscriber=ada)
-    assert message.extra_headers["Message-ID"] == delivery.message_id
+    matched = [item.paper for item in delivery.items.order_by("position")]
+    assert message.subject == f"Paperboy, 3 Sep: {Truncator(matched[0].title).chars(70)} and {len(matched) - 1} more"
+    html = html_of(message)
+    assert "Wednesday 3 September 2025" in html
+    assert f"{len(matched)} new papers matched your interests today" in html
+    for_you = section_of(html, "For you")
+    assert [for_you.index(p.title) for p in matched] == sorted(for_you.index(p.title) for p in matched)
+    assert for_you.count('class="card"') == len(matched)
+    assert 'style="' in html and "<!--pb:" not in html and "%%pb-" not in html
 
-    first = delivery.items.get(position=0).paper
-    assert f"1. {first.title}" in message.body
+    assert f"1. {matched[0].title}" in message.body
     assert "Matches your topic \u201creinforcement learning\u201d" in message.body
     assert f"Unsubscribe: {ada.unsubscribe_url}" in message.body
-
-    html = html_of(message)
-    assert 'style="' in html and "<!--pb:" not in html and "%%PAPERBOY" not in html
-    assert first.title in html
-    assert f'href="{ada.unsubscribe_url}"' in html
-    assert "@media (max-width: 480px)" in html and "!important" in html  # mobile rules stay in <style>
+    assert f"Manage preferences: {links.manage_url(ada.pk)}" in message.body
 
 
-def test_multipart_alternative_puts_text_before_html():
+def test_trending_today_lists_the_top_upvoted_papers_not_already_for_you():
     load_day()
-    make_subscriber("ada@example.com", "reinforcement learning")
-    send_edition()
-
-    parts = mail.outbox[0].message().get_payload()
-    assert [p.get_content_type() for p in parts] == ["text/plain", "text/html"]
-    assert mail.outbox[0].message().get_content_type() == "multipart/alternative"
-
-
-def test_html_in_a_title_is_shown_escaped_in_both_parts():
-    load_day()
-    Paper.objects.filter(arxiv_id="2509.00018").update(
-        title="Reinforcement Learning <script>alert(1)</script> & <b>friends</b>"
-    )
-    make_subscriber("ada@example.com", "reinforcement learning")
+    ada = make_subscriber("ada@example.com", "reinforcement learning", max_papers=3)
     send_edition()
 
     html = html_of(mail.outbox[0])
-    assert "<script>alert(1)</script>" not in html
-    assert "&lt;script&gt;alert(1)&lt;/script&gt; &amp; &lt;b&gt;friends&lt;/b&gt;" in html
-    assert "Reinforcement Learning <script>alert(1)</script> & <b>friends</b>" in mail.outbox[0].body  # plain text
+    mine = set(Delivery.objects.get(subscriber=ada).papers.values_list("pk", flat=True))
+    expected = [p for p in Paper.objects.order_by("-upvotes", "arxiv_id") if p.pk not in mine][:3]
+    trending = section_of(html, "Trending today")
+    assert trending.count('class="card"') == 3
+    assert [trending.index(p.title) for p in expected] == sorted(trending.index(p.title) for p in expected)
+    assert "One of the most upvoted papers on Hugging Face today, outside your topics" in trending
+    assert "TRENDING TODAY" in mail.outbox[0].body
+    assert f"4. {expected[0].title}" in mail.outbox[0].body  # numbered on from "For you"
 
 
-def test_each_recipient_gets_their_own_papers_why_lines_and_unsubscribe_link():
-    load_day()
-    ada = make_subscriber("ada@example.com", "reinforcement learning")
-    bob = make_subscriber("bob@example.com", "robot manipulation")
-    send_edition()
-
-    by_recipient = {m.to[0]: m for m in mail.outbox}
-    assert ada.unsubscribe_url in html_of(by_recipient["ada@example.com"])
-    assert bob.unsubscribe_url not in html_of(by_recipient["ada@example.com"])
-    assert "\u201crobot manipulation\u201d" in html_of(by_recipient["bob@example.com"])
-    assert "\u201creinforcement learning\u201d" not in html_of(by_recipient["bob@example.com"])
-    bob_titles = list(Delivery.objects.get(subscriber=bob).papers.values_list("title", flat=True))
-    assert all(t in by_recipient["bob@example.com"].body for t in bob_titles)
-
-
-def test_subscriber_without_topics_gets_the_days_trending_papers():
+def test_subscriber_without_topics_gets_only_the_days_trending_papers():
     load_day()
     make_subscriber("new@example.com", max_papers=5)
     send_edition()
@@ -110,52 +84,135 @@ def test_subscriber_without_topics_gets_the_days_trending_papers():
     (message,) = mail.outbox
     top = list(Paper.objects.order_by("-upvotes", "title")[:5])
     assert message.subject == "Paperboy, 3 Sep: today's top papers"
-    assert "Today's 5 most upvoted papers" in message.body
+    assert "The 5 most upvoted papers today" in message.body
+    html = html_of(message)
+    assert ">For you</p>" not in html
+    assert section_of(html, "Trending today").count('class="card"') == 5
     assert all(p.title in message.body for p in top)
-    assert f"Trending today: {top[0].upvotes} upvotes" in message.body
 
 
-def test_html_stays_under_gmail_clipping_with_fifty_papers():
+def test_a_card_shows_authors_shortened_a_short_summary_links_and_counts():
     load_day()
-    make_subscriber("ada@example.com", max_papers=50)
+    paper = Paper.objects.get(arxiv_id="2509.00018")
+    Paper.objects.filter(pk=paper.pk).update(
+        authors=["Ann One", "Bo Two", "Cy Three", "Di Four", "Ed Five", "Flo Six"],
+        ai_summary="",
+        abstract="First sentence about reinforcement learning. Second one. Third one here. Fourth is cut.",
+        github_url="https://github.com/example/rl",
+        project_url="https://example.org/rl",
+        thumbnail_url="https://cdn-thumbnails.huggingface.co/social-thumbnails/papers/2509.00018.png",
+        upvotes=7,
+        comments=2,
+    )
+    make_subscriber("ada@example.com", "reinforcement learning")
     send_edition()
 
     html = html_of(mail.outbox[0])
-    assert html.count('class="card"') == 50
-    assert len(html.encode()) < 90_000
+    card = html[html.index("Reinforcement Learning for Generative AI") - 600 :]
+    card = card[: card.index("More like this")]
+    assert "Ann One, Bo Two, Cy Three and 3 more" in card
+    assert "First sentence about reinforcement learning. Second one. Third one here." in card
+    assert "Fourth" not in card
+    assert 'href="https://huggingface.co/papers/2509.00018"' in card  # the title goes to HF's page
+    for label, url in [("arXiv", paper.arxiv_url), ("PDF", paper.pdf_url), ("Code", "https://github.com/example/rl")]:
+        assert re.search(rf'href="{re.escape(url)}"[^>]*>{label}</a>', card)
+    assert re.search(r'href="https://example.org/rl"[^>]*>Project page</a>', card)
+    assert 'src="https://cdn-thumbnails.huggingface.co/social-thumbnails/papers/2509.00018.png"' in card
+    assert "&#9650; 7 &middot; 2 comments" in card or "\u25b2 7 \u00b7 2 comments" in card
 
 
-def test_a_digest_too_big_for_gmail_is_cut_short_and_keeps_its_unsubscribe_link():
+def test_a_paper_only_arxiv_listed_links_its_title_to_arxiv_and_shows_no_upvotes():
     load_day()
-    long_abstract = " ".join(["Long-winded words about transformers and their many applications."] * 40)
-    Paper.objects.update(ai_summary="", abstract=long_abstract, authors=["A. Very-Long-Author-Name"] * 12)
-    ada = make_subscriber("ada@example.com", max_papers=50)
+    Paper.objects.filter(arxiv_id="2509.00018").update(sources=["arxiv"], upvotes=0, comments=0)
+    make_subscriber("ada@example.com", "generative AI survey")
+    send_edition()
+
+    html = html_of(mail.outbox[0])
+    title_link = re.search(r'<a href="([^"]+)"[^>]*>Reinforcement Learning for Generative AI: A Survey</a>', html)
+    assert title_link.group(1) == "https://arxiv.org/abs/2509.00018"
+
+
+def test_each_recipient_gets_their_own_papers_why_lines_and_links():
+    load_day()
+    ada = make_subscriber("ada@example.com", "reinforcement learning")
+    bob = make_subscriber("bob@example.com", "robot manipulation")
+    send_edition()
+
+    by_recipient = {m.to[0]: m for m in mail.outbox}
+    ada_html, bob_html = html_of(by_recipient["ada@example.com"]), html_of(by_recipient["bob@example.com"])
+    assert ada.unsubscribe_url in ada_html and ada.unsubscribe_url not in bob_html
+    assert links.manage_url(ada.pk) in ada_html and links.manage_url(bob.pk) in bob_html
+    assert links.web_view_url(bob.pk, EDITION_DATE) in bob_html
+    assert "\u201crobot manipulation\u201d" in bob_html and "\u201creinforcement learning\u201d" not in bob_html
+    bob_first = Delivery.objects.get(subscriber=bob).items.get(position=0).paper
+    assert f'href="{links.feedback_url(bob.pk, bob_first.pk, "up")}"' in bob_html
+    assert f'href="{links.feedback_url(bob.pk, bob_first.pk, "down")}"' in bob_html
+    assert links.feedback_url(ada.pk, bob_first.pk, "up") not in bob_html
+    assert "bob@example.com subscribed" in bob_html and "ada@example.com" not in bob_html
+
+
+def test_every_card_has_thumbs_up_and_down_links_of_its_own():
+    load_day()
+    ada = make_subscriber("ada@example.com", "reinforcement learning", max_papers=4)
+    send_edition()
+
+    html = html_of(mail.outbox[0])
+    cards = html.count('class="card"')
+    assert cards == 4 + 3
+    ups = re.findall(r'href="([^"]+)"[^>]*>&#128077;|href="([^"]+)"[^>]*>\U0001f44d', html)
+    assert len(ups) == cards
+    paper_ids = {p.pk for p in Paper.objects.all()}
+    expected = {links.feedback_url(ada.pk, pk, "up") for pk in paper_ids}
+    assert {a or b for a, b in ups} <= expected
+
+
+def test_a_weekly_digest_gathers_the_week_and_labels_each_papers_day():
+    load_day()
+    monday = Paper.objects.get(arxiv_id="2509.00018")
+    Paper.objects.filter(pk=monday.pk).update(edition_date=EDITION_DATE - dt.timedelta(days=2))
+    weekly = make_subscriber(
+        "weekly@example.com",
+        "reinforcement learning",
+        frequency=Subscriber.Frequency.WEEKLY,
+        weekly_day=EDITION_DATE.weekday(),
+    )
     send_edition()
 
     (message,) = mail.outbox
+    assert message.subject.startswith("Paperboy, week to 3 Sep: ")
     html = html_of(message)
-    cards = html.count('class="card"')
-    assert 20 < cards < 50
-    assert len(html.encode()) < 90_000
-    assert f'href="{ada.unsubscribe_url}"' in html
-    assert f"Today's {cards} most upvoted papers" in message.body  # both parts carry the same papers
-    assert message.body.count("https://arxiv.org/abs/") == cards
+    assert "Week to Wednesday 3 September 2025" in html
+    assert "matched your interests this week" in html
+    assert ">Trending this week</p>" in html
+    assert "Mon 1 Sep" in html and "Wed 3 Sep" in html
+    assert f"{monday.title}" in message.body and "   Listed Mon 1 Sep\n" in message.body
+    assert re.search(r">PDF</a> · Mon 1 Sep · &#9650;|>PDF</a> · Mon 1 Sep · \u25b2", html)
+    assert Delivery.objects.get(subscriber=weekly).papers.filter(pk=monday.pk).exists()
 
 
-def test_an_edition_is_inlined_once_and_reused_for_every_recipient(monkeypatch):
+def test_an_edition_is_inlined_once_and_reused_for_every_recipient():
     edition = load_day()
     papers = list(edition.papers()[:3])
-    calls = []
-    import digest.render as render
-
-    real_inline = render.inline_css
-    monkeypatch.setattr(render, "inline_css", lambda html: calls.append(1) or real_inline(html))
     renderer = EditionRenderer(EDITION_DATE)
+    before = stats.premailer_calls
     for n in range(20):
         subscriber = make_subscriber(f"r{n}@example.com")
-        message = renderer.message(subscriber, [DigestItem(p, f"why {n}") for p in papers], f"<{n}@x>")
+        message = renderer.message(subscriber, [DigestItem(p, f"why {n}", "topic") for p in papers], f"<{n}@x>")
         assert f"why {n}" in html_of(message)
-    assert len(calls) == 1
+    assert stats.premailer_calls - before == 1
+
+
+def test_a_paper_changed_since_it_was_inlined_is_inlined_again():
+    edition = load_day()
+    paper = edition.papers().first()
+    renderer = EditionRenderer(EDITION_DATE)
+    subscriber = make_subscriber("ada@example.com")
+    renderer.message(subscriber, [DigestItem(paper, "why", "topic")], "<1@x>")
+    paper.title = "A corrected title"
+    paper.save()
+
+    message = renderer.message(subscriber, [DigestItem(paper, "why", "topic")], "<2@x>")
+    assert "A corrected title" in html_of(message) and "A corrected title" in message.body
 
 
 def test_the_email_templates_use_no_undefined_variable(settings):
@@ -170,3 +227,18 @@ def test_the_email_templates_use_no_undefined_variable(settings):
     assert len(mail.outbox) == 2
     for message in mail.outbox:
         assert "UNDEFINED" not in message.subject + message.body + html_of(message)
+
+
+@pytest.mark.parametrize(
+    ("route", "payload", "link"),
+    [
+        ("feedback", [7, 123456789, "up"], lambda: links.feedback_url(7, 123456789, "up")),
+        ("feedback", [2**40, 1, "down"], lambda: links.feedback_url(2**40, 1, "down")),
+        ("manage", 42, lambda: links.manage_url(42)),
+        ("unsubscribe", 42, lambda: links.unsubscribe_url(42)),
+        ("web_view", [42, "2025-09-03"], lambda: links.web_view_url(42, EDITION_DATE)),
+    ],
+)
+def test_links_signed_per_edition_are_the_links_module_s_own(route, payload, link):
+    renderer = EditionRenderer(EDITION_DATE)
+    assert getattr(renderer, f"{route}_links").url(payload) == link()

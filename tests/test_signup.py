@@ -197,7 +197,7 @@ def test_signup_is_limited_per_address(sign_up, settings):
         ("topics", "robots\x00", "Please write each topic as plain words"),  # PostgreSQL refuses NUL
         ("authors", "<b>Ada</b>", "Please write each author as plain words"),
         ("timezone", "Mars/Olympus_Mons", "is not a time zone we know"),
-        ("max_papers", "500", "Ensure this value is less than or equal to 50."),
+        ("max_papers", "500", "Ensure this value is less than or equal to 25."),
         ("max_papers", "0", "Ensure this value is greater than or equal to 1."),
         ("send_hour", "24", "Select a valid choice."),
         ("frequency", "hourly", "Select a valid choice."),
