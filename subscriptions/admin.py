@@ -28,7 +28,7 @@ class SubscriberAdmin(admin.ModelAdmin):
     list_display = ["email", "status", "frequency", "send_hour", "timezone", "interest_count", "created_at"]
     list_filter = ["status", "frequency"]
     search_fields = ["email", "interests__value"]
-    readonly_fields = ["created_at", "confirmed_at", "unsubscribed_at"]
+    readonly_fields = ["created_at", "confirmed_at", "unsubscribed_at", "hard_bounces"]
     inlines = [InterestInline]
     actions = ["unsubscribe"]
 

@@ -8,6 +8,7 @@ import email
 import email.policy
 import json
 import os
+import random
 import socket
 import subprocess
 import sys
@@ -135,15 +136,28 @@ def feed_server(settings) -> Iterator[FeedServer]:
 
 class SMTPSink:
     """A real SMTP server that keeps what it is sent. On demand it hangs up in the middle of
-    the next messages (drop_next) or refuses them with a reply (refuse_next, refuse_reply)."""
+    the next messages (drop_next), refuses them with a reply (refuse_next, refuse_reply), refuses
+    a share of all messages at random (refuse_share), refuses given recipients at RCPT
+    (refuse_recipients: address -> reply), answers slowly (delay), or is down for a while (outage)."""
 
     def __init__(self) -> None:
         self.envelopes: list = []
         self.drop_next = 0
         self.refuse_next = 0
         self.refuse_reply = "451 4.3.0 Try again later"
+        self.refuse_share = 0.0
+        self.refusals = 0
+        self.refuse_recipients: dict[str, str] = {}
         self.delay = 0.0
         self.lock = threading.Lock()
+        self.random = random.Random(6)
+        self.controller: Controller | None = None
+
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options) -> str:  # noqa: N802
+        if address in self.refuse_recipients:
+            return self.refuse_recipients[address]
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
 
     async def handle_DATA(self, server, session, envelope) -> str:  # noqa: N802
         if self.delay:
@@ -156,8 +170,21 @@ class SMTPSink:
             if self.refuse_next:
                 self.refuse_next -= 1
                 return self.refuse_reply
+            if self.refuse_share and self.random.random() < self.refuse_share:
+                self.refusals += 1
+                return self.random.choice(["421 4.7.0 Too busy, try later", "451 4.3.0 Try again later"])
             self.envelopes.append(envelope)
         return "250 OK"
+
+    def outage(self, seconds: float) -> None:
+        """Stop listening now and come back on the same port after `seconds`."""
+        self.controller.stop()
+
+        def come_back() -> None:
+            self.controller = Controller(self, hostname="127.0.0.1", port=self.port)
+            self.controller.start()
+
+        threading.Timer(seconds, come_back).start()
 
     @property
     def messages(self) -> list[EmailMessage]:
@@ -175,13 +202,14 @@ def smtp(settings) -> Iterator[SMTPSink]:
     controller = Controller(sink, hostname="127.0.0.1", port=port)
     controller.start()
     sink.port = port
+    sink.controller = controller
     settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
     settings.EMAIL_HOST = "127.0.0.1"
     settings.EMAIL_PORT = port
     settings.EMAIL_USE_TLS = settings.EMAIL_USE_SSL = False
     settings.EMAIL_TIMEOUT = 5
     yield sink
-    controller.stop()
+    sink.controller.stop(no_assert=True)  # it may be stopped by an outage that has not ended
 
 
 # --- Celery worker ----------------------------------------------------------------------

@@ -37,7 +37,7 @@ def finished(worker, task_name: str, times: int = 1) -> bool:
 
 
 def test_a_whole_day_reaches_each_active_subscriber_once(celery_worker, smtp, feed_server):
-    """The beat's two tasks, as they run every day: ingest today, then the hourly send."""
+    """The beat's two tasks, as they run every day: ingest today, then the plan that sends."""
     now = dt.datetime.now(dt.UTC)
     if now.minute == 59:
         time.sleep(61 - now.second)  # keep the whole test inside one hour
@@ -57,7 +57,7 @@ def test_a_whole_day_reaches_each_active_subscriber_once(celery_worker, smtp, fe
     assert Paper.objects.count() == 98
     assert Paper.objects.filter(sources=["arxiv", "hf"]).exists()  # one row for a paper both listed
 
-    tasks.send_due_digests.apply_async(queue=celery_worker.queue)
+    tasks.plan_due_digests.apply_async(queue=celery_worker.queue)
     wait_until(lambda: len(smtp.messages) == len(readers), 60, "one email per subscriber whose hour it is")
     assert smtp.to(later.email) == []
 
