@@ -9,6 +9,7 @@ import email.policy
 import json
 import os
 import random
+import signal
 import socket
 import subprocess
 import sys
@@ -231,6 +232,7 @@ class Worker:
     log_path: Path | None = None
 
     def start(self) -> None:
+        readies = self.log().count("ready.")
         log = open(self.log_path, "ab")
         self.process = subprocess.Popen(
             [
@@ -253,7 +255,17 @@ class Worker:
             stdout=log,
             stderr=subprocess.STDOUT,
         )
-        wait_until(lambda: b"ready." in self.log_path.read_bytes(), 60, "the Celery worker to be ready")
+        wait_until(lambda: self.log().count("ready.") > readies, 60, "the Celery worker to be ready")
+
+    def kill(self) -> None:
+        """SIGKILL the worker and its pool processes at once, as a machine dying would."""
+        pids = [
+            self.process.pid,
+            *map(int, Path(f"/proc/{self.process.pid}/task/{self.process.pid}/children").read_text().split()),
+        ]
+        for pid in pids:
+            os.kill(pid, signal.SIGKILL)
+        self.process.wait()
 
     def stop(self) -> None:
         if self.process and self.process.poll() is None:
@@ -265,11 +277,19 @@ class Worker:
                 self.process.wait()
 
     def log(self) -> str:
-        return self.log_path.read_text(errors="replace") if self.log_path else ""
+        return self.log_path.read_text(errors="replace") if self.log_path and self.log_path.exists() else ""
 
 
 @pytest.fixture
-def celery_worker(smtp: SMTPSink, feed_server: FeedServer, tmp_path: Path) -> Iterator[Worker]:
+def worker_settings() -> dict[str, str]:
+    """Extra environment for the worker process; override it in a test module to tune it."""
+    return {}
+
+
+@pytest.fixture
+def celery_worker(
+    smtp: SMTPSink, feed_server: FeedServer, tmp_path: Path, worker_settings: dict[str, str]
+) -> Iterator[Worker]:
     """A real `celery worker` process on the broker in settings (Redis when REDIS_URL is set),
     sharing the test database, the SMTP sink and the feed server. Tests using it must be
     transactional (django_db(transaction=True)) so the worker sees their rows, and send to
@@ -287,6 +307,7 @@ def celery_worker(smtp: SMTPSink, feed_server: FeedServer, tmp_path: Path) -> It
         "PAPERBOY_ARXIV_CATEGORIES": "cs.CL,cs.CV",
         "PAPERBOY_ARXIV_PAUSE": "0",
         "SITE_URL": django_settings.SITE_URL,
+        **worker_settings,
     }
     worker = Worker(queue=queue, env=env, log_path=tmp_path / "worker.log")
     worker.start()
