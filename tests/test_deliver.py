@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import io
 
 import pytest
 import time_machine
@@ -60,6 +61,36 @@ def test_the_send_digests_command_sends_the_edition_and_is_idempotent(smtp, caps
     assert "1 planned, 1 sent, 0 failed" in out
     assert "0 planned, 0 sent, 0 failed" in out
     assert [m["To"] for m in smtp.messages] == ["ada@example.com"]
+
+
+class Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_send_digests_shows_a_progress_bar_on_a_terminal(smtp):
+    load_day()
+    for n in range(3):
+        make_subscriber(f"reader{n}@example.com", "reinforcement learning")
+    terminal = Terminal()
+
+    call_command("send_digests", "--date", "2025-09-03", stderr=terminal, stdout=io.StringIO())
+
+    bar = terminal.getvalue().split("\r")[-1]
+    assert "Edition 2025-09-03: 100%" in bar and "3/3" in bar and "sent=3" in bar
+
+
+def test_send_digests_logs_plain_progress_lines_off_a_terminal(smtp, caplog):
+    load_day()
+    for n in range(3):
+        make_subscriber(f"reader{n}@example.com", "reinforcement learning")
+    caplog.set_level("INFO", logger="digest.progress")
+    stderr = io.StringIO()
+
+    call_command("send_digests", "--date", "2025-09-03", stderr=stderr, stdout=io.StringIO())
+
+    assert "Edition 2025-09-03: 3/3 emails (3 sent, 0 failed)" in caplog.messages
+    assert stderr.getvalue() == ""  # no bar drawn into a log file
 
 
 def test_dry_run_shows_who_gets_what_and_sends_nothing(smtp, capsys):
