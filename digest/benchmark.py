@@ -37,6 +37,7 @@ BENCHMARK_DATE = dt.date(1999, 12, 31)
 DOMAIN = "bench.paperboy.invalid"
 SAMPLE_DAY = Path(__file__).parent / "sample_day" / "hf-daily-papers.json"
 PROJECT = Path(__file__).resolve().parent.parent
+STALL_SECONDS = 120
 ZONES = ["UTC", "Europe/Paris", "America/New_York", "Asia/Tokyo", "Asia/Kolkata", "America/Los_Angeles"]
 # Broad interests many readers share, on top of the sample day's own keywords.
 COMMON_TOPICS = [
@@ -286,8 +287,12 @@ def run(subscribers: int, papers: int, workers: int, smtp: tuple[str, int] | Non
             )
         figures.seconds["match"] = round(plan.match_seconds, 2)
         with timed(figures, "send_after_plan"), progress_factory(plan.planned) as progress:
-            done = 0
+            done, moved_at = 0, time.monotonic()
             while (left := unfinished()) > 0:
+                if plan.planned - left > done:
+                    moved_at = time.monotonic()
+                elif time.monotonic() - moved_at > STALL_SECONDS:
+                    raise RuntimeError(f"No email sent for {STALL_SECONDS} s: is the SMTP server at {host}:{port} up?")
                 progress.advance(plan.planned - left - done)
                 done = plan.planned - left
                 time.sleep(0.5)

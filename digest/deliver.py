@@ -281,14 +281,16 @@ def send_batch(delivery_ids: Sequence[int]) -> SendResult:
         Delivery.objects.sendable()
         .filter(pk__in=delivery_ids)
         .select_related("subscriber")
-        .prefetch_related(Prefetch("items", queryset=DeliveryItem.objects.select_related("paper")))
+        .prefetch_related("items")
         .order_by("pk")
     )
+    # The batch's emails share a few hundred papers: read each once, not once per email.
+    papers = Paper.objects.in_bulk({item.paper_id for delivery in deliveries for item in delivery.items.all()})
     connection = get_connection()
     last_sent = LastSent()
     try:
         for delivery in deliveries:
-            outcome = send_one(delivery, connection, result, last_sent)
+            outcome = send_one(delivery, papers, connection, result, last_sent)
             setattr(result, outcome, getattr(result, outcome) + 1)
     except RelayUnavailableError as error:
         # No attempt is used up: an outage of the relay is not the subscriber's failure.
@@ -339,7 +341,9 @@ class LastSent:
             self.pk = None
 
 
-def send_one(delivery: Delivery, connection: BaseEmailBackend, result: SendResult, last_sent: LastSent) -> str:
+def send_one(
+    delivery: Delivery, papers: dict[int, Paper], connection: BaseEmailBackend, result: SendResult, last_sent: LastSent
+) -> str:
     """Send one delivery; returns the SendResult counter its outcome adds to."""
     if delivery.subscriber.status != Subscriber.Status.ACTIVE:
         # Unsubscribed (or bounced) after planning: it takes effect at once.
@@ -347,7 +351,7 @@ def send_one(delivery: Delivery, connection: BaseEmailBackend, result: SendResul
         return "skipped"
     attempt = delivery.attempts + 1
     try:
-        message = render(delivery)
+        message = render(delivery, papers)
     except Exception as error:
         log.exception("Could not render delivery %s", delivery.pk)
         return record_refusal(delivery, error, attempt, result, permanent=False)
@@ -395,8 +399,10 @@ def open_connection(connection: BaseEmailBackend) -> None:
         raise RelayUnavailableError(f"{type(error).__name__}: {error}") from error
 
 
-def render(delivery: Delivery) -> EmailMultiAlternatives:
-    items = [DigestItem(i.paper, i.why, i.matched_interest) for i in delivery.items.all()]
+def render(delivery: Delivery, papers: dict[int, Paper] | None = None) -> EmailMultiAlternatives:
+    if papers is None:
+        papers = Paper.objects.in_bulk({i.paper_id for i in delivery.items.all()})
+    items = [DigestItem(papers[i.paper_id], i.why, i.matched_interest) for i in delivery.items.all()]
     return renderer_for(delivery.edition_date).message(delivery.subscriber, items, delivery.message_id)
 
 
