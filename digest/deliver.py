@@ -374,6 +374,12 @@ def send_one(
     except smtplib.SMTPRecipientsRefused as error:
         code, _ = next(iter(error.recipients.values()))
         return record_refusal(delivery, error, attempt, result, permanent=code >= 500, bounce=code >= 500)
+    except smtplib.SMTPSenderRefused as error:
+        # Our own From refused: the relay's setup, not this subscriber. Stop the batch rather
+        # than fail every delivery in it; this one counts as tried and is retried.
+        record_refusal(delivery, error, attempt, result, permanent=False)
+        result.failed_temporary += 1
+        raise RelayUnavailableError(f"sender refused: {error}") from error
     except smtplib.SMTPResponseException as error:
         if error.smtp_code == 421:
             connection.close()  # the server is closing this session; the next message reconnects

@@ -203,6 +203,27 @@ def test_a_message_refused_for_its_content_fails_but_does_not_bounce_the_address
     assert (ada.status, ada.hard_bounces) == (Subscriber.Status.ACTIVE, 0)
 
 
+def test_a_refused_sender_address_stops_the_batch_and_bounces_nobody(smtp):
+    load_day()
+    ada = make_subscriber("ada@example.com", "reinforcement learning")
+    make_subscriber("bob@example.com", "reinforcement learning")
+
+    async def refuse_sender(server, session, envelope, address, mail_options) -> str:
+        return "553 5.1.8 Sender address rejected"
+
+    smtp.handle_MAIL = refuse_sender
+    plan_day(EDITION_DATE, respect_send_hour=False)
+    (ids,) = list(sendable_batches(EDITION_DATE))
+    result = send_batch(ids)
+
+    assert result.relay_error.startswith("sender refused")
+    tried, waiting = Delivery.objects.order_by("pk")
+    assert (tried.status, tried.attempts) == (Delivery.Status.FAILED_TEMPORARY, 1)
+    assert (waiting.status, waiting.attempts) == (Delivery.Status.PENDING, 0)
+    ada.refresh_from_db()
+    assert (ada.status, ada.hard_bounces) == (Subscriber.Status.ACTIVE, 0)
+
+
 def test_an_address_is_bounced_after_the_configured_number_of_hard_bounces(smtp, settings):
     settings.PAPERBOY_BOUNCES_BEFORE_DISABLE = 2
     items = hf_day_items()
