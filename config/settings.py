@@ -218,8 +218,9 @@ PAPERBOY_SOURCE_TIMEOUT = env_float("PAPERBOY_SOURCE_TIMEOUT", 20.0)
 # arXiv's terms: at most one request every 3 seconds.
 PAPERBOY_ARXIV_PAUSE = env_float("PAPERBOY_ARXIV_PAUSE", 3.0)
 PAPERBOY_MATCH_THRESHOLD = env_float("PAPERBOY_MATCH_THRESHOLD", 0.4)
-PAPERBOY_BATCH_SIZE = env_int("PAPERBOY_BATCH_SIZE", 100, 1, 10_000)
-PAPERBOY_MAX_ATTEMPTS = env_int("PAPERBOY_MAX_ATTEMPTS", 3, 1, 20)
+# Deliveries per send task: one SMTP connection each (issue 6: 200 by default).
+PAPERBOY_BATCH_SIZE = env_int("PAPERBOY_BATCH_SIZE", 200, 1, 10_000)
+PAPERBOY_MAX_ATTEMPTS = env_int("PAPERBOY_MAX_ATTEMPTS", 5, 1, 20)
 # Late in the UTC day: HF's list for a date fills up (and gathers upvotes) during that day, and
 # arXiv's announcement of that date is out since about 00:00 UTC. Readers get it at their next
 # send hour, which for most of the world is the next morning.
@@ -258,7 +259,7 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
     }
 else:
     # Unacknowledged tasks come back after this; longer than the slowest batch.
-    CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": env_int("CELERY_VISIBILITY_TIMEOUT", 3600, 60)}
+    CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": env_int("CELERY_VISIBILITY_TIMEOUT", 3600, 5)}
 CELERY_TASK_DEFAULT_QUEUE = env_str("CELERY_QUEUE", "paperboy")
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_SERIALIZER = "json"
@@ -270,15 +271,53 @@ CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
+
+# --- Delivery at scale (issue 6) ---------------------------------------------------------
+# Beat plans every few minutes (a divisor of 60, so runs fall on the hour and its quarters).
+PAPERBOY_PLAN_EVERY_MINUTES = env_int("PAPERBOY_PLAN_EVERY_MINUTES", 15, 1, 60)
+if 60 % PAPERBOY_PLAN_EVERY_MINUTES:
+    raise ImproperlyConfigured(f"PAPERBOY_PLAN_EVERY_MINUTES must divide 60, not {PAPERBOY_PLAN_EVERY_MINUTES}")
+# Messages per second across all workers (shared through Redis; per process without it). 0: no limit.
+PAPERBOY_SEND_RATE = env_int("PAPERBOY_SEND_RATE", 0, 0)
+PAPERBOY_RATE_LIMIT_REDIS_URL = REDIS_URL
+# Retries of refused (4xx) deliveries and of relay outages: exponential backoff with full jitter.
+PAPERBOY_RETRY_BACKOFF_SECONDS = env_int("PAPERBOY_RETRY_BACKOFF_SECONDS", 60, 1)
+PAPERBOY_RETRY_BACKOFF_MAX_SECONDS = env_int("PAPERBOY_RETRY_BACKOFF_MAX_SECONDS", 900, 1)
+PAPERBOY_RELAY_MAX_RETRIES = env_int("PAPERBOY_RELAY_MAX_RETRIES", 20, 0)
+PAPERBOY_BOUNCES_BEFORE_DISABLE = env_int("PAPERBOY_BOUNCES_BEFORE_DISABLE", 1, 1)
+# A send task is killed after this; a row still `sending` longer than PAPERBOY_SENDING_STALE_SECONDS
+# therefore belongs to a dead worker (see the crash rule in digest/deliver.py).
+PAPERBOY_SEND_TIME_LIMIT = env_int("PAPERBOY_SEND_TIME_LIMIT", 900, 5)
+PAPERBOY_SENDING_STALE_SECONDS = env_int("PAPERBOY_SENDING_STALE_SECONDS", PAPERBOY_SEND_TIME_LIMIT + 60, 1)
+if PAPERBOY_SENDING_STALE_SECONDS <= PAPERBOY_SEND_TIME_LIMIT:
+    raise ImproperlyConfigured("PAPERBOY_SENDING_STALE_SECONDS must be longer than PAPERBOY_SEND_TIME_LIMIT")
+PAPERBOY_PLAN_TIME_LIMIT = env_int("PAPERBOY_PLAN_TIME_LIMIT", 1800, 10)
+if not CELERY_BROKER_URL.startswith("filesystem://"):
+    _visibility = CELERY_BROKER_TRANSPORT_OPTIONS["visibility_timeout"]
+    # Redis hands an unacknowledged task to another worker after the visibility timeout: a send
+    # task (or a retry waiting for its countdown) must never live that long.
+    if _visibility <= max(PAPERBOY_SEND_TIME_LIMIT, PAPERBOY_RETRY_BACKOFF_MAX_SECONDS):
+        raise ImproperlyConfigured(
+            "CELERY_VISIBILITY_TIMEOUT must be longer than PAPERBOY_SEND_TIME_LIMIT "
+            "and PAPERBOY_RETRY_BACKOFF_MAX_SECONDS"
+        )
+    # A killed worker's task comes back soon after its timeout, not at the default 100 s sweep.
+    CELERY_BROKER_TRANSPORT_OPTIONS["unacked_restore_throttle"] = 1
+# Sendable rows whose task has not run within this are presumed lost by the broker and requeued.
+PAPERBOY_REQUEUE_AFTER_SECONDS = env_int(
+    "PAPERBOY_REQUEUE_AFTER_SECONDS", CELERY_BROKER_TRANSPORT_OPTIONS.get("visibility_timeout", 3600), 1
+)
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+
 CELERY_BEAT_SCHEDULE = {
     "ingest-todays-papers": {
         "task": "digest.tasks.ingest_papers",
         "schedule": crontab(minute=0, hour=PAPERBOY_INGEST_HOUR_UTC),
     },
-    # Hourly, because each subscriber chooses a local send hour; planning is idempotent.
-    "send-due-digests": {
-        "task": "digest.tasks.send_due_digests",
-        "schedule": crontab(minute=15),
+    # Each subscriber chooses a local send hour; planning is idempotent and cheap when nobody is due.
+    "plan-due-digests": {
+        "task": "digest.tasks.plan_due_digests",
+        "schedule": crontab(minute=f"*/{PAPERBOY_PLAN_EVERY_MINUTES}"),
     },
 }
 

@@ -201,7 +201,9 @@ class DeliveryAdmin(admin.ModelAdmin):
 
     @admin.action(description="Send again (only for rows you have checked were not delivered)")
     def mark_for_retry(self, request: HttpRequest, queryset: QuerySet[Delivery]) -> None:
-        retry = Q(status__in=[Delivery.Status.SENDING, Delivery.Status.FAILED, Delivery.Status.GAVE_UP])
+        retry = Q(
+            status__in=[Delivery.Status.SENDING, Delivery.Status.FAILED_TEMPORARY, Delivery.Status.FAILED_PERMANENT]
+        )
         ids = list(queryset.filter(retry).values_list("pk", flat=True))
         Delivery.objects.filter(pk__in=ids).update(status=Delivery.Status.PENDING, attempts=0)
         transaction.on_commit(partial(tasks.send_batch.delay, ids))

@@ -1,8 +1,8 @@
 """The flow of one day, in order: sources -> ingest -> match -> render -> deliver.
 
     ingest_day(date)           sources.py fetches HF and arXiv; ingest.py stores one Paper each
-    plan_day(date, now)        match.py ranks the edition per subscriber; deliver.py writes Deliveries
-    sendable_batches(date)     the planned deliveries, in batches of PAPERBOY_BATCH_SIZE
+    plan_day(date, now)        match.py ranks the due subscribers chunk by chunk; deliver.py writes
+                               their Deliveries and fans each chunk out (PAPERBOY_BATCH_SIZE)
     send_batch(ids)            render.py builds each email; deliver.py sends over one SMTP connection
 
 Celery runs these from digest/tasks.py; the management commands run them in-process.
@@ -16,7 +16,7 @@ import logging
 from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
-from digest.deliver import PlanResult, plan_edition, send_batch, sendable_batches
+from digest.deliver import FanOut, PlanResult, plan_edition, send_batch, sendable_batches
 from digest.ingest import ingest_day
 from digest.models import Edition, Paper
 
@@ -37,14 +37,16 @@ def plan_day(
     now: dt.datetime | None = None,
     respect_send_hour: bool = True,
     dry_run: bool = False,
+    fan_out: FanOut | None = None,
 ) -> tuple[Edition | None, PlanResult]:
-    """Plan the deliveries of an edition (the newest one if no date is given)."""
+    """Plan the deliveries of an edition (the newest one if no date is given), passing each
+    chunk of new delivery ids to `fan_out` (Celery queues a send task per chunk)."""
     now = now or timezone.now()
     edition = Edition.objects.filter(date=edition_date).first() if edition_date else latest_edition(now.date())
     if edition is None:
         log.warning("No edition %s to send", edition_date or "yet")
         return None, PlanResult()
-    result = plan_edition(edition, now, respect_send_hour, dry_run)
+    result = plan_edition(edition, now, respect_send_hour, dry_run, fan_out)
     log.info(
         "%s %s: %d new deliveries, %d not due yet, %d with nothing matched",
         "Dry run of" if dry_run else "Planned",

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 from django.db import models
+from django.db.models.functions import Now
 from django.utils import timezone
 from django.utils.text import Truncator
 
@@ -82,23 +85,32 @@ class DeliveryQuerySet(models.QuerySet):
     def sendable(self) -> DeliveryQuerySet:
         return self.filter(status__in=Delivery.SENDABLE)
 
+    def stale_sending(self, older_than: dt.timedelta) -> DeliveryQuerySet:
+        """Rows claimed longer ago than any send task may live: their worker is gone."""
+        return self.filter(status=Delivery.Status.SENDING, claimed_at__lt=Now() - older_than)
+
+    def lost(self, older_than: dt.timedelta) -> DeliveryQuerySet:
+        """Sendable rows whose send task should have run long ago (the broker lost it)."""
+        return self.sendable().filter(retry_at__lt=Now() - older_than)
+
 
 class Delivery(models.Model):
     """One email to one subscriber for one edition; the row is what makes sending idempotent.
 
-    pending -> sending -> sent, or -> failed (retried until PAPERBOY_MAX_ATTEMPTS, then given up).
-    A row left in `sending` by a crash is never resent by itself: the server may have accepted it.
+    pending -> sending -> sent, or -> failed_temporary (retried with backoff until
+    PAPERBOY_MAX_ATTEMPTS) or -> failed_permanent; skipped if the subscriber left meanwhile.
+    A row left in `sending` by a crash is reconciled by the rule in digest/deliver.py.
     """
 
     class Status(models.TextChoices):
         PENDING = "pending", "Pending"
-        SENDING = "sending", "Sending (outcome unknown if stuck)"
+        SENDING = "sending", "Sending"
         SENT = "sent", "Sent"
-        FAILED = "failed", "Failed, will retry"
-        GAVE_UP = "gave_up", "Failed for good"
+        FAILED_TEMPORARY = "failed_temporary", "Failed, will retry"
+        FAILED_PERMANENT = "failed_permanent", "Failed for good"
         SKIPPED = "skipped", "Skipped"
 
-    SENDABLE = (Status.PENDING, Status.FAILED)
+    SENDABLE = (Status.PENDING, Status.FAILED_TEMPORARY)
 
     subscriber = models.ForeignKey(Subscriber, on_delete=models.CASCADE, related_name="deliveries")
     edition_date = models.DateField()
@@ -109,6 +121,10 @@ class Delivery(models.Model):
     attempts = models.PositiveSmallIntegerField(default=0)
     last_error = models.TextField(blank=True)
     created_at = models.DateTimeField(default=timezone.now)
+    claimed_at = models.DateTimeField(null=True, blank=True, help_text="When a worker last took it to send")
+    retry_at = models.DateTimeField(
+        null=True, blank=True, default=timezone.now, help_text="When its next send task is due"
+    )
     sent_at = models.DateTimeField(null=True, blank=True)
     papers = models.ManyToManyField(Paper, through="DeliveryItem", related_name="deliveries")
 
@@ -122,8 +138,9 @@ class Delivery(models.Model):
             models.Index(
                 fields=["edition_date", "status"],
                 name="delivery_sendable_idx",
-                condition=models.Q(status__in=["pending", "failed"]),
+                condition=models.Q(status__in=["pending", "failed_temporary"]),
             ),
+            models.Index(fields=["claimed_at"], name="delivery_sending_idx", condition=models.Q(status="sending")),
         ]
         ordering = ["-edition_date", "id"]
         verbose_name_plural = "deliveries"

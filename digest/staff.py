@@ -15,14 +15,14 @@ from django.conf import settings
 from django.db import transaction
 from django.db.models import Prefetch
 
-from digest import tasks
+from digest import deliver, tasks
 from digest.deliver import EditionIndexes
 from digest.models import Delivery, DeliveryItem, Edition
 from digest.render import DigestItem, renderer_for
 from subscriptions.models import Interest, Subscriber
 
-# Every "failed" state, in one place: issue 6 renames them (failed_temporary, failed_permanent).
-FAILED_STATUSES: tuple[str, ...] = (Delivery.Status.FAILED, Delivery.Status.GAVE_UP)
+# Every "failed" state, in one place.
+FAILED_STATUSES: tuple[str, ...] = (Delivery.Status.FAILED_TEMPORARY, Delivery.Status.FAILED_PERMANENT)
 
 
 class NothingToSendError(Exception):
@@ -37,15 +37,15 @@ def queue_ingest(day: dt.date) -> None:
 
 @transaction.atomic
 def resend_failed(delivery_ids: Iterable[int]) -> int:
-    """Put these deliveries back to pending with fresh attempts, if they failed, and queue their
-    editions' batches. Rows in `sending` are left alone: the server may have taken them."""
+    """Put these deliveries back to pending with fresh attempts, if they failed, and queue them.
+    Rows in `sending` are left alone: the server may have taken them."""
     rows = Delivery.objects.filter(pk__in=list(delivery_ids), status__in=FAILED_STATUSES)
-    dates = sorted(set(rows.values_list("edition_date", flat=True)))
-    count = rows.update(status=Delivery.Status.PENDING, attempts=0)
-    if dates:
-        # Queues every sendable row of those editions: the others pending there are due anyway,
-        # and the per-row claim keeps a row queued twice from being sent twice.
-        tasks.queue_batches(*dates)
+    ids = sorted(rows.values_list("pk", flat=True))
+    count = Delivery.objects.filter(pk__in=ids).update(
+        status=Delivery.Status.PENDING, attempts=0, retry_at=None, last_error=""
+    )
+    for batch in deliver.in_batches(ids):
+        tasks.queue_sends(batch)
     return count
 
 

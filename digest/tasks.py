@@ -1,16 +1,25 @@
-"""Thin Celery tasks: each takes plain values and calls the day's steps (see digest/day.py)."""
+"""Thin Celery tasks: each takes plain values and calls the day's steps (see digest/day.py).
+
+Settings (config/settings.py) make sending safe to repeat: acks_late with reject_on_worker_lost
+(a killed worker's task comes back), prefetch 1 (a worker holds no queue of tasks it may never
+run), a hard time limit on sends (which the crash rule in digest/deliver.py relies on).
+"""
 
 from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import logging
 from functools import partial
 
 from celery import shared_task
+from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from digest import day
+from digest import day, deliver
+
+log = logging.getLogger(__name__)
 
 
 @shared_task
@@ -20,32 +29,43 @@ def ingest_papers(edition_date: str | None = None) -> str:
     return str(day.ingest_day(date))
 
 
-@shared_task
-def send_due_digests(edition_date: str | None = None) -> int:
-    """Plan the newest edition for subscribers whose send hour has come, then queue its
-    batches, with yesterday's retries."""
-    edition, _ = day.plan_day(dt.date.fromisoformat(edition_date) if edition_date else None)
-    if edition is None:
-        return 0
-    return queue_batches(edition.date, edition.date - dt.timedelta(days=1))
+@shared_task(time_limit=settings.PAPERBOY_PLAN_TIME_LIMIT)
+def plan_due_digests(edition_date: str | None = None) -> int:
+    """Beat, every PAPERBOY_PLAN_EVERY_MINUTES: resend what a crash left uncertain, requeue what
+    the broker lost, then plan the newest edition for subscribers whose send hour has come,
+    fanning each chunk out to a send task as it is saved."""
+    recover_deliveries()
+    _, result = day.plan_day(dt.date.fromisoformat(edition_date) if edition_date else None, fan_out=queue_sends)
+    return result.planned
 
 
-@shared_task
+@shared_task(time_limit=settings.PAPERBOY_PLAN_TIME_LIMIT)
 def send_edition_now(edition_date: str) -> int:
     """Staff's "send now": everyone taking the edition, whatever their send hour."""
-    edition, _ = day.plan_day(dt.date.fromisoformat(edition_date), respect_send_hour=False)
-    return queue_batches(edition.date) if edition else 0
+    _, result = day.plan_day(dt.date.fromisoformat(edition_date), respect_send_hour=False, fan_out=queue_sends)
+    return result.planned
 
 
-def queue_batches(*edition_dates: dt.date) -> int:
-    batches = list(day.sendable_batches(*edition_dates))
-    for ids in batches:
-        transaction.on_commit(partial(send_batch.delay, ids))
-    return len(batches)
+def recover_deliveries() -> None:
+    for ids in deliver.in_batches(deliver.reconcile_stale_sending() + deliver.lost_deliveries()):
+        queue_sends(ids)
 
 
-# acks_late + reject_on_worker_lost (settings): a batch whose worker dies is redelivered, and
-# the per-row claim in deliver.send_one keeps the redelivery from sending anything twice.
-@shared_task
-def send_batch(delivery_ids: list[int]) -> dict:
-    return dataclasses.asdict(day.send_batch(delivery_ids))
+def queue_sends(delivery_ids: list[int]) -> None:
+    transaction.on_commit(partial(send_batch.delay, delivery_ids))
+
+
+@shared_task(bind=True, max_retries=None, time_limit=settings.PAPERBOY_SEND_TIME_LIMIT)
+def send_batch(self, delivery_ids: list[int]) -> dict:
+    """Send one chunk; retry, after a backoff, only the deliveries that were refused for now,
+    plus the whole unsent rest if the relay was down (PAPERBOY_RELAY_MAX_RETRIES times)."""
+    result = deliver.send_batch(delivery_ids)
+    again = list(result.retry_ids)
+    if result.relay_error:
+        if self.request.retries < settings.PAPERBOY_RELAY_MAX_RETRIES:
+            again += deliver.unsent_ids(delivery_ids)
+        else:
+            log.error("Relay still down after %d retries: the plan run requeues the rest later", self.request.retries)
+    if again:
+        raise self.retry(args=[sorted(again)], countdown=deliver.retry_delay(self.request.retries))
+    return dataclasses.asdict(result)

@@ -49,7 +49,14 @@ class SubscriberAdmin(admin.ModelAdmin):
     list_filter = ["status", "frequency"]
     search_fields = ["email", "interests__value"]
     date_hierarchy = "created_at"
-    readonly_fields = ["created_at", "confirmed_at", "unsubscribed_at", "signup_mail_sent_at", "digest_preview"]
+    readonly_fields = [
+        "created_at",
+        "confirmed_at",
+        "unsubscribed_at",
+        "signup_mail_sent_at",
+        "hard_bounces",
+        "digest_preview",
+    ]
     inlines = [InterestInline]
     actions = ["pause", "resume", "unsubscribe", "send_test_digest", "export_csv"]
 

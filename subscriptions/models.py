@@ -96,6 +96,9 @@ class Subscriber(models.Model):
         validators=[MinValueValidator(1), MaxValueValidator(MAX_PAPERS)],
         help_text="At most this many papers per email",
     )
+    hard_bounces = models.PositiveIntegerField(
+        default=0, help_text="Permanent refusals (5xx) of this address; bounced after PAPERBOY_BOUNCES_BEFORE_DISABLE"
+    )
 
     objects = SubscriberQuerySet.as_manager()
 
@@ -138,6 +141,16 @@ class Subscriber(models.Model):
             self.status = self.Status.UNSUBSCRIBED
             self.unsubscribed_at = timezone.now()
             self.save(update_fields=["status", "unsubscribed_at"])
+
+    def record_hard_bounce(self, limit: int) -> bool:
+        """Count a permanent refusal of this address; at `limit` the subscriber is bounced and
+        gets no more mail. Atomic, so two workers bouncing at once count twice. True if bounced."""
+        Subscriber.objects.filter(pk=self.pk).update(hard_bounces=models.F("hard_bounces") + 1)
+        return bool(
+            Subscriber.objects.filter(pk=self.pk, hard_bounces__gte=limit, status=self.Status.ACTIVE).update(
+                status=self.Status.BOUNCED
+            )
+        )
 
     @property
     def unsubscribe_url(self) -> str:

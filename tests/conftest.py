@@ -8,6 +8,8 @@ import email
 import email.policy
 import json
 import os
+import random
+import signal
 import socket
 import subprocess
 import sys
@@ -155,15 +157,28 @@ def feed_server(settings) -> Iterator[FeedServer]:
 
 class SMTPSink:
     """A real SMTP server that keeps what it is sent. On demand it hangs up in the middle of
-    the next messages (drop_next) or refuses them with a reply (refuse_next, refuse_reply)."""
+    the next messages (drop_next), refuses them with a reply (refuse_next, refuse_reply), refuses
+    a share of all messages at random (refuse_share), refuses given recipients at RCPT
+    (refuse_recipients: address -> reply), answers slowly (delay), or is down for a while (outage)."""
 
     def __init__(self) -> None:
         self.envelopes: list = []
         self.drop_next = 0
         self.refuse_next = 0
         self.refuse_reply = "451 4.3.0 Try again later"
+        self.refuse_share = 0.0
+        self.refusals = 0
+        self.refuse_recipients: dict[str, str] = {}
         self.delay = 0.0
         self.lock = threading.Lock()
+        self.random = random.Random(6)
+        self.controller: Controller | None = None
+
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options) -> str:  # noqa: N802
+        if address in self.refuse_recipients:
+            return self.refuse_recipients[address]
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
 
     async def handle_DATA(self, server, session, envelope) -> str:  # noqa: N802
         if self.delay:
@@ -176,8 +191,21 @@ class SMTPSink:
             if self.refuse_next:
                 self.refuse_next -= 1
                 return self.refuse_reply
+            if self.refuse_share and self.random.random() < self.refuse_share:
+                self.refusals += 1
+                return self.random.choice(["421 4.7.0 Too busy, try later", "451 4.3.0 Try again later"])
             self.envelopes.append(envelope)
         return "250 OK"
+
+    def outage(self, seconds: float) -> None:
+        """Stop listening now and come back on the same port after `seconds`."""
+        self.controller.stop()
+
+        def come_back() -> None:
+            self.controller = Controller(self, hostname="127.0.0.1", port=self.port)
+            self.controller.start()
+
+        threading.Timer(seconds, come_back).start()
 
     @property
     def messages(self) -> list[EmailMessage]:
@@ -195,13 +223,14 @@ def smtp(settings) -> Iterator[SMTPSink]:
     controller = Controller(sink, hostname="127.0.0.1", port=port)
     controller.start()
     sink.port = port
+    sink.controller = controller
     settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
     settings.EMAIL_HOST = "127.0.0.1"
     settings.EMAIL_PORT = port
     settings.EMAIL_USE_TLS = settings.EMAIL_USE_SSL = False
     settings.EMAIL_TIMEOUT = 5
     yield sink
-    controller.stop()
+    sink.controller.stop(no_assert=True)  # it may be stopped by an outage that has not ended
 
 
 # --- Celery worker ----------------------------------------------------------------------
@@ -223,6 +252,7 @@ class Worker:
     log_path: Path | None = None
 
     def start(self) -> None:
+        readies = self.log().count("ready.")
         log = open(self.log_path, "ab")
         self.process = subprocess.Popen(
             [
@@ -245,7 +275,17 @@ class Worker:
             stdout=log,
             stderr=subprocess.STDOUT,
         )
-        wait_until(lambda: b"ready." in self.log_path.read_bytes(), 60, "the Celery worker to be ready")
+        wait_until(lambda: self.log().count("ready.") > readies, 60, "the Celery worker to be ready")
+
+    def kill(self) -> None:
+        """SIGKILL the worker and its pool processes at once, as a machine dying would."""
+        pids = [
+            self.process.pid,
+            *map(int, Path(f"/proc/{self.process.pid}/task/{self.process.pid}/children").read_text().split()),
+        ]
+        for pid in pids:
+            os.kill(pid, signal.SIGKILL)
+        self.process.wait()
 
     def stop(self) -> None:
         if self.process and self.process.poll() is None:
@@ -257,11 +297,19 @@ class Worker:
                 self.process.wait()
 
     def log(self) -> str:
-        return self.log_path.read_text(errors="replace") if self.log_path else ""
+        return self.log_path.read_text(errors="replace") if self.log_path and self.log_path.exists() else ""
 
 
 @pytest.fixture
-def celery_worker(smtp: SMTPSink, feed_server: FeedServer, tmp_path: Path) -> Iterator[Worker]:
+def worker_settings() -> dict[str, str]:
+    """Extra environment for the worker process; override it in a test module to tune it."""
+    return {}
+
+
+@pytest.fixture
+def celery_worker(
+    smtp: SMTPSink, feed_server: FeedServer, tmp_path: Path, worker_settings: dict[str, str]
+) -> Iterator[Worker]:
     """A real `celery worker` process on the broker in settings (Redis when REDIS_URL is set),
     sharing the test database, the SMTP sink and the feed server. Tests using it must be
     transactional (django_db(transaction=True)) so the worker sees their rows, and send to
@@ -279,6 +327,7 @@ def celery_worker(smtp: SMTPSink, feed_server: FeedServer, tmp_path: Path) -> It
         "PAPERBOY_ARXIV_CATEGORIES": "cs.CL,cs.CV",
         "PAPERBOY_ARXIV_PAUSE": "0",
         "SITE_URL": django_settings.SITE_URL,
+        **worker_settings,
     }
     worker = Worker(queue=queue, env=env, log_path=tmp_path / "worker.log")
     worker.start()

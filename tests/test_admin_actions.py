@@ -100,8 +100,8 @@ def test_resending_failed_deliveries_sends_them_and_leaves_the_rest_alone(
 ):
     load_day()
     paper = Paper.objects.order_by("-upvotes").first()
-    retrying = planned(make_subscriber("retry@example.com"), S.FAILED, paper, attempts=1)
-    refused = planned(make_subscriber("refused@example.com"), S.GAVE_UP, paper, attempts=3)
+    retrying = planned(make_subscriber("retry@example.com"), S.FAILED_TEMPORARY, paper, attempts=1)
+    refused = planned(make_subscriber("refused@example.com"), S.FAILED_PERMANENT, paper, attempts=3)
     unknown = planned(make_subscriber("unknown@example.com"), S.SENDING, paper, attempts=1)
     done = planned(make_subscriber("done@example.com"), S.SENT, paper, attempts=1)
 
@@ -123,8 +123,8 @@ def test_resending_failed_deliveries_sends_them_and_leaves_the_rest_alone(
 
 def test_the_dashboards_failed_deliveries_link_lists_every_failed_state_and_nothing_else(staff_client):
     load_day()
-    planned(make_subscriber("retry@example.com"), S.FAILED)
-    planned(make_subscriber("refused@example.com"), S.GAVE_UP)
+    planned(make_subscriber("retry@example.com"), S.FAILED_TEMPORARY)
+    planned(make_subscriber("refused@example.com"), S.FAILED_PERMANENT)
     planned(make_subscriber("done@example.com"), S.SENT)
     dashboard = staff_client.get("/admin/dashboard/").content.decode()
     link = re.search(r'<a href="(/admin/digest/delivery/\?status__in=[^"]+)">Failed deliveries</a>', dashboard)
@@ -208,7 +208,7 @@ def test_deliveries_export_as_csv(staff_client):
     load_day()
     first, second = Paper.objects.order_by("-upvotes")[:2]
     ada = make_subscriber("ada@example.com")
-    failed = planned(ada, S.FAILED, first, second, attempts=2)
+    failed = planned(ada, S.FAILED_TEMPORARY, first, second, attempts=2)
     planned(make_subscriber("bob@example.com"), S.SENT, first)
 
     rows = read_csv(act(staff_client, DELIVERIES, "export_csv", [failed], follow=False))
@@ -218,7 +218,7 @@ def test_deliveries_export_as_csv(staff_client):
             "id": str(failed.pk),
             "subscriber_email": "ada@example.com",
             "edition_date": "2025-09-03",
-            "status": S.FAILED.value,
+            "status": S.FAILED_TEMPORARY.value,
             "attempts": "2",
             "papers": "2",
             "created_at": failed.created_at.isoformat(),

@@ -97,8 +97,8 @@ def a_week_of_paperboy(on_sept_4) -> dict:
     for subscriber in (a1, a2, a3):
         deliver(subscriber, EDITION_DATE, S.SENT, first)
     deliver(a1, EDITION_DATE - dt.timedelta(days=1), S.SENT, first, second)
-    deliver(a4, EDITION_DATE, S.FAILED, third)
-    deliver(a5, EDITION_DATE, S.GAVE_UP, third)
+    deliver(a4, EDITION_DATE, S.FAILED_TEMPORARY, third)
+    deliver(a5, EDITION_DATE, S.FAILED_PERMANENT, third)
     deliver(paused, EDITION_DATE, S.PENDING, third)
     return {"first": first, "second": second}
 

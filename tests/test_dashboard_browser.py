@@ -44,10 +44,10 @@ def a_busy_fortnight() -> None:
     make_subscriber("new@example.com", status=Subscriber.Status.PENDING)
     for back in range(1, 12):
         for n, reader in enumerate(readers[: 10 + back]):
-            status = S.FAILED if n == 3 and back % 3 == 0 else S.SENT
+            status = S.FAILED_TEMPORARY if n == 3 and back % 3 == 0 else S.SENT
             add(reader, today - dt.timedelta(days=back + 1), status, papers[n % 3])
     for n, reader in enumerate(readers):
-        add(reader, edition.date, [S.SENT, S.SENT, S.PENDING, S.GAVE_UP][n % 4], papers[n % 3])
+        add(reader, edition.date, [S.SENT, S.SENT, S.PENDING, S.FAILED_PERMANENT][n % 4], papers[n % 3])
 
 
 def add(subscriber: Subscriber, date: dt.date, status: str, paper: Paper) -> None:

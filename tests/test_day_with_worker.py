@@ -1,25 +1,20 @@
 """One whole day through a real Celery worker process, the configured broker (Redis in CI) and
-a real SMTP server: ingest from the (local) sources, plan, send, and survive a killed worker."""
+a real SMTP server: ingest from the (local) sources, plan, send. Faults: test_delivery_faults.py."""
 
 from __future__ import annotations
 
 import datetime as dt
-import os
 import re
-import signal
 import time
-from pathlib import Path
 
 import pytest
 
 from digest import tasks
-from digest.day import plan_day
-from digest.deliver import sendable_batches
 from digest.match import rank_papers
 from digest.models import Delivery, Edition, Paper
 from subscriptions.models import Subscriber
 from tests.conftest import hf_day_items, wait_until
-from tests.factories import EDITION_DATE, load_day, make_subscriber
+from tests.factories import make_subscriber
 
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
 
@@ -37,7 +32,7 @@ def finished(worker, task_name: str, times: int = 1) -> bool:
 
 
 def test_a_whole_day_reaches_each_active_subscriber_once(celery_worker, smtp, feed_server):
-    """The beat's two tasks, as they run every day: ingest today, then the hourly send."""
+    """The beat's two tasks, as they run every day: ingest today, then the plan that sends."""
     now = dt.datetime.now(dt.UTC)
     if now.minute == 59:
         time.sleep(61 - now.second)  # keep the whole test inside one hour
@@ -57,7 +52,7 @@ def test_a_whole_day_reaches_each_active_subscriber_once(celery_worker, smtp, fe
     assert Paper.objects.count() == 98
     assert Paper.objects.filter(sources=["arxiv", "hf"]).exists()  # one row for a paper both listed
 
-    tasks.send_due_digests.apply_async(queue=celery_worker.queue)
+    tasks.plan_due_digests.apply_async(queue=celery_worker.queue)
     wait_until(lambda: len(smtp.messages) == len(readers), 60, "one email per subscriber whose hour it is")
     assert smtp.to(later.email) == []
 
@@ -82,32 +77,3 @@ def test_a_whole_day_reaches_each_active_subscriber_once(celery_worker, smtp, fe
     wait_until(lambda: finished(celery_worker, "digest.tasks.send_batch", 2), 60, "the second batch")
     assert len(smtp.messages) == len(readers) + 1
     assert not smtp.to("pending@example.com") and not smtp.to("gone@example.com")
-
-
-def pool_child(pid: int) -> int:
-    children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
-    assert children, "the worker has no pool process"
-    return int(children[0])
-
-
-def test_a_worker_killed_mid_batch_loses_nothing_and_sends_nothing_twice(celery_worker, smtp):
-    load_day()
-    readers = [make_subscriber(f"reader{n}@example.com", "reinforcement learning") for n in range(6)]
-    plan_day(EDITION_DATE, respect_send_hour=False)
-    (ids,) = list(sendable_batches(EDITION_DATE))
-    smtp.delay = 0.7  # a slow server, so the kill lands mid-batch
-
-    tasks.send_batch.apply_async([ids], queue=celery_worker.queue)
-    wait_until(lambda: len(smtp.messages) >= 2, 60, "two messages out")
-    os.kill(pool_child(celery_worker.process.pid), signal.SIGKILL)
-
-    # task_reject_on_worker_lost hands the batch back; a new pool process finishes it.
-    wait_until(lambda: finished(celery_worker, "digest.tasks.send_batch"), 90, "the redelivered batch")
-    received = [m["To"] for m in smtp.messages]
-    assert len(received) == len(set(received)), f"someone got two emails: {received}"
-    statuses = sorted(Delivery.objects.values_list("status", flat=True))
-    # At most the one message in flight at the kill is left for staff to check, never resent.
-    assert statuses.count(Delivery.Status.SENT) >= len(readers) - 1
-    assert set(statuses) <= {Delivery.Status.SENT, Delivery.Status.SENDING}
-    assert "WorkerLostError" in celery_worker.log()
-    assert not Delivery.objects.sendable().exists()

@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 import datetime as dt
+import io
 
 import pytest
 import time_machine
 from django.core.management import call_command
+from django.utils import timezone
 
 from digest.day import plan_day
-from digest.deliver import send_batch, sendable_batches
+from digest.deliver import lost_deliveries, reconcile_stale_sending, send_batch, sendable_batches
 from digest.models import Delivery
 from subscriptions.models import Subscriber
-from tests.conftest import free_port
+from tests.conftest import free_port, hf_day_items
 from tests.factories import EDITION_DATE, load_day, make_subscriber
 
 pytestmark = pytest.mark.django_db
@@ -61,6 +63,36 @@ def test_the_send_digests_command_sends_the_edition_and_is_idempotent(smtp, caps
     assert [m["To"] for m in smtp.messages] == ["ada@example.com"]
 
 
+class Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_send_digests_shows_a_progress_bar_on_a_terminal(smtp):
+    load_day()
+    for n in range(3):
+        make_subscriber(f"reader{n}@example.com", "reinforcement learning")
+    terminal = Terminal()
+
+    call_command("send_digests", "--date", "2025-09-03", stderr=terminal, stdout=io.StringIO())
+
+    bar = terminal.getvalue().split("\r")[-1]
+    assert "Edition 2025-09-03: 100%" in bar and "3/3" in bar and "sent=3" in bar
+
+
+def test_send_digests_logs_plain_progress_lines_off_a_terminal(smtp, caplog):
+    load_day()
+    for n in range(3):
+        make_subscriber(f"reader{n}@example.com", "reinforcement learning")
+    caplog.set_level("INFO", logger="digest.progress")
+    stderr = io.StringIO()
+
+    call_command("send_digests", "--date", "2025-09-03", stderr=stderr, stdout=io.StringIO())
+
+    assert "Edition 2025-09-03: 3/3 emails (3 sent, 0 failed)" in caplog.messages
+    assert stderr.getvalue() == ""  # no bar drawn into a log file
+
+
 def test_dry_run_shows_who_gets_what_and_sends_nothing(smtp, capsys):
     load_day()
     make_subscriber("ada@example.com", "robot manipulation")
@@ -86,52 +118,133 @@ def test_unsubscribing_after_planning_stops_the_email(smtp):
     assert Delivery.objects.get(subscriber=ada).status == Delivery.Status.SKIPPED
 
 
-def test_a_dropped_connection_leaves_that_message_for_staff_and_the_batch_goes_on(smtp):
+def test_a_dropped_connection_reconnects_and_resends_that_message_with_its_message_id(smtp):
     load_day()
     readers = [make_subscriber(f"reader{n}@example.com", "reinforcement learning") for n in range(4)]
     smtp.drop_next = 1  # the server hangs up after the data: did it take the message? Nobody knows.
 
     send_edition()
-    send_edition()
 
-    unknown = Delivery.objects.get(status=Delivery.Status.SENDING)
-    assert unknown.last_error.startswith("Outcome unknown, not resent automatically")
-    assert sorted(m["To"] for m in smtp.messages) == sorted(r.email for r in readers if r != unknown.subscriber)
-    assert Delivery.objects.filter(status=Delivery.Status.SENT).count() == 3
+    uncertain = Delivery.objects.get(status=Delivery.Status.FAILED_TEMPORARY)
+    assert uncertain.last_error.startswith("Outcome unknown (connection lost)")
+    # The batch reconnected and carried on with the others.
+    assert sorted(m["To"] for m in smtp.messages) == sorted(r.email for r in readers if r != uncertain.subscriber)
+
+    send_edition()  # the retry
+
+    (resent,) = smtp.to(uncertain.subscriber.email)
+    assert resent["Message-ID"] == uncertain.message_id
+    assert Delivery.objects.filter(status=Delivery.Status.SENT).count() == 4
 
 
-def test_a_temporary_refusal_is_retried_by_the_next_run(smtp):
+def test_a_temporary_refusal_is_retried(smtp):
     load_day()
     make_subscriber("ada@example.com", "reinforcement learning")
     make_subscriber("bob@example.com", "reinforcement learning")
     smtp.refuse_next = 1
 
-    send_edition()
+    plan_day(EDITION_DATE, respect_send_hour=False)
+    (ids,) = list(sendable_batches(EDITION_DATE))
+    result = send_batch(ids)
 
-    failed = Delivery.objects.get(status=Delivery.Status.FAILED)
+    failed = Delivery.objects.get(status=Delivery.Status.FAILED_TEMPORARY)
+    assert result.retry_ids == [failed.pk]  # only that delivery is retried
     assert failed.attempts == 1 and "451" in failed.last_error and "Try again later" in failed.last_error
     assert len(smtp.messages) == 1
 
-    send_edition()
+    send_batch(result.retry_ids)
 
     assert sorted(m["To"] for m in smtp.messages) == ["ada@example.com", "bob@example.com"]
     assert Delivery.objects.filter(status=Delivery.Status.SENT).count() == 2
 
 
-def test_a_permanent_refusal_is_not_retried(smtp):
+def test_a_recipient_refused_for_now_at_rcpt_is_retried_alone(smtp):
     load_day()
     make_subscriber("ada@example.com", "reinforcement learning")
+    bob = make_subscriber("bob@example.com", "reinforcement learning")
+    smtp.refuse_recipients["bob@example.com"] = "450 4.2.1 Mailbox busy"
+
+    plan_day(EDITION_DATE, respect_send_hour=False)
+    (ids,) = list(sendable_batches(EDITION_DATE))
+    result = send_batch(ids)
+
+    assert result.retry_ids == [Delivery.objects.get(subscriber=bob).pk]
+    bob.refresh_from_db()
+    assert bob.status == Subscriber.Status.ACTIVE and bob.hard_bounces == 0
+    del smtp.refuse_recipients["bob@example.com"]
+    send_batch(result.retry_ids)
+    assert sorted(m["To"] for m in smtp.messages) == ["ada@example.com", "bob@example.com"]
+
+
+def test_a_permanent_refusal_is_not_retried_and_bounces_the_address(smtp):
+    load_day()
+    ada = make_subscriber("ada@example.com", "reinforcement learning")
     smtp.refuse_next, smtp.refuse_reply = 1, "550 5.1.1 No such user"
 
     send_edition()
     send_edition()
 
     delivery = Delivery.objects.get()
-    assert (delivery.status, delivery.attempts) == (Delivery.Status.GAVE_UP, 1)
+    assert (delivery.status, delivery.attempts) == (Delivery.Status.FAILED_PERMANENT, 1)
     assert "No such user" in delivery.last_error and smtp.messages == []
+    ada.refresh_from_db()
+    assert (ada.status, ada.hard_bounces) == (Subscriber.Status.BOUNCED, 1)
 
 
-def test_a_delivery_that_keeps_failing_is_given_up_after_the_last_attempt(smtp, settings):
+def test_a_message_refused_for_its_content_fails_but_does_not_bounce_the_address(smtp):
+    load_day()
+    ada = make_subscriber("ada@example.com", "reinforcement learning")
+    smtp.refuse_next, smtp.refuse_reply = 1, "554 5.7.1 Message rejected as spam"
+
+    send_edition()
+
+    assert Delivery.objects.get().status == Delivery.Status.FAILED_PERMANENT
+    ada.refresh_from_db()
+    assert (ada.status, ada.hard_bounces) == (Subscriber.Status.ACTIVE, 0)
+
+
+def test_a_refused_sender_address_stops_the_batch_and_bounces_nobody(smtp):
+    load_day()
+    ada = make_subscriber("ada@example.com", "reinforcement learning")
+    make_subscriber("bob@example.com", "reinforcement learning")
+
+    async def refuse_sender(server, session, envelope, address, mail_options) -> str:
+        return "553 5.1.8 Sender address rejected"
+
+    smtp.handle_MAIL = refuse_sender
+    plan_day(EDITION_DATE, respect_send_hour=False)
+    (ids,) = list(sendable_batches(EDITION_DATE))
+    result = send_batch(ids)
+
+    assert result.relay_error.startswith("sender refused")
+    tried, waiting = Delivery.objects.order_by("pk")
+    assert (tried.status, tried.attempts) == (Delivery.Status.FAILED_TEMPORARY, 1)
+    assert (waiting.status, waiting.attempts) == (Delivery.Status.PENDING, 0)
+    ada.refresh_from_db()
+    assert (ada.status, ada.hard_bounces) == (Subscriber.Status.ACTIVE, 0)
+
+
+def test_an_address_is_bounced_after_the_configured_number_of_hard_bounces(smtp, settings):
+    settings.PAPERBOY_BOUNCES_BEFORE_DISABLE = 2
+    items = hf_day_items()
+    load_day(date=EDITION_DATE - dt.timedelta(days=1), items=items[:50])
+    load_day(items=items[50:])
+    ada = make_subscriber("ada@example.com")  # no topics: the day's most upvoted
+    smtp.refuse_recipients["ada@example.com"] = "550 5.1.1 No such user"
+
+    plan_day(EDITION_DATE - dt.timedelta(days=1), respect_send_hour=False)
+    for ids in sendable_batches(EDITION_DATE - dt.timedelta(days=1)):
+        send_batch(ids)
+    ada.refresh_from_db()
+    assert (ada.status, ada.hard_bounces) == (Subscriber.Status.ACTIVE, 1)
+
+    send_edition()
+    ada.refresh_from_db()
+    assert (ada.status, ada.hard_bounces) == (Subscriber.Status.BOUNCED, 2)
+    assert smtp.messages == []
+
+
+def test_a_delivery_that_keeps_failing_fails_for_good_after_the_last_attempt(smtp, settings):
     settings.PAPERBOY_MAX_ATTEMPTS = 2
     load_day()
     make_subscriber("ada@example.com", "reinforcement learning")
@@ -142,7 +255,7 @@ def test_a_delivery_that_keeps_failing_is_given_up_after_the_last_attempt(smtp, 
     send_edition()
 
     delivery = Delivery.objects.get()
-    assert (delivery.status, delivery.attempts) == (Delivery.Status.GAVE_UP, 2)
+    assert (delivery.status, delivery.attempts) == (Delivery.Status.FAILED_PERMANENT, 2)
     assert smtp.messages == []
 
 
@@ -172,20 +285,63 @@ def test_a_header_that_cannot_be_sent_fails_and_sends_nothing(smtp, settings):
     send_edition()
 
     delivery = Delivery.objects.get()
-    assert delivery.status == Delivery.Status.FAILED and "BadHeaderError" in delivery.last_error
+    assert delivery.status == Delivery.Status.FAILED_PERMANENT and "BadHeaderError" in delivery.last_error
     assert smtp.messages == []
 
 
-def test_a_row_left_sending_by_a_crash_is_not_resent(smtp):
+def test_a_row_just_claimed_by_another_worker_is_not_resent(smtp):
     load_day()
     make_subscriber("ada@example.com", "reinforcement learning")
     plan_day(EDITION_DATE, respect_send_hour=False)
-    Delivery.objects.update(status=Delivery.Status.SENDING, attempts=1)  # the worker died mid-send
+    Delivery.objects.update(status=Delivery.Status.SENDING, attempts=1, claimed_at=timezone.now())
 
     send_edition()
 
+    assert reconcile_stale_sending() == []
     assert smtp.messages == []
     assert Delivery.objects.get().status == Delivery.Status.SENDING
+
+
+def test_a_row_left_sending_by_a_dead_worker_is_resent_once_with_its_message_id(smtp, settings):
+    load_day()
+    make_subscriber("ada@example.com", "reinforcement learning")
+    plan_day(EDITION_DATE, respect_send_hour=False)
+    long_ago = timezone.now() - dt.timedelta(seconds=settings.PAPERBOY_SENDING_STALE_SECONDS + 5)
+    Delivery.objects.update(status=Delivery.Status.SENDING, attempts=1, claimed_at=long_ago)
+
+    ids = reconcile_stale_sending()
+    assert reconcile_stale_sending() == []  # once
+    send_batch(ids)
+
+    delivery = Delivery.objects.get()
+    assert (delivery.status, delivery.attempts) == (Delivery.Status.SENT, 2)
+    (message,) = smtp.messages
+    assert message["Message-ID"] == delivery.message_id
+
+
+def test_a_row_left_sending_that_used_its_attempts_fails_for_good(smtp, settings):
+    load_day()
+    make_subscriber("ada@example.com", "reinforcement learning")
+    plan_day(EDITION_DATE, respect_send_hour=False)
+    long_ago = timezone.now() - dt.timedelta(seconds=settings.PAPERBOY_SENDING_STALE_SECONDS + 5)
+    Delivery.objects.update(
+        status=Delivery.Status.SENDING, attempts=settings.PAPERBOY_MAX_ATTEMPTS, claimed_at=long_ago
+    )
+
+    assert reconcile_stale_sending() == []
+    delivery = Delivery.objects.get()
+    assert delivery.status == Delivery.Status.FAILED_PERMANENT and "Outcome unknown" in delivery.last_error
+
+
+def test_deliveries_whose_task_was_lost_are_queued_again_once(smtp, settings):
+    load_day()
+    make_subscriber("ada@example.com", "reinforcement learning")
+    plan_day(EDITION_DATE, respect_send_hour=False)
+    assert lost_deliveries() == []  # its task is queued and not late
+    Delivery.objects.update(retry_at=timezone.now() - dt.timedelta(seconds=settings.PAPERBOY_REQUEUE_AFTER_SECONDS + 5))
+
+    assert lost_deliveries() == [Delivery.objects.get().pk]
+    assert lost_deliveries() == []
 
 
 def test_a_redelivered_batch_sends_each_message_once(smtp):

@@ -123,5 +123,5 @@ def test_a_subscriber_address_with_a_newline_fails_that_delivery_and_sends_nothi
 
     assert smtp.messages == []
     delivery = Delivery.objects.get(subscriber=bad)
-    assert delivery.status in (Delivery.Status.FAILED, Delivery.Status.GAVE_UP)
+    assert delivery.status in (Delivery.Status.FAILED_TEMPORARY, Delivery.Status.FAILED_PERMANENT)
     assert delivery.last_error.startswith("BadHeaderError: ")

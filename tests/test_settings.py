@@ -43,6 +43,9 @@ def manage(*args: str, **env: str) -> subprocess.CompletedProcess:
         ("LOG_LEVEL", "LOUD"),
         ("EMAIL_USE_SSL", "true"),  # with EMAIL_USE_TLS below
         ("CELERY_BROKER_URL", "paperboy"),
+        ("PAPERBOY_PLAN_EVERY_MINUTES", "7"),
+        ("PAPERBOY_SEND_RATE", "-1"),
+        ("PAPERBOY_SENDING_STALE_SECONDS", "10"),  # not longer than the send time limit
     ],
 )
 def test_a_malformed_variable_is_named_in_a_clear_error(name, value):
@@ -70,3 +73,10 @@ def test_check_deploy_is_clean_with_production_values():
 def test_defaults_work_on_a_fresh_checkout():
     result = manage("check")
     assert result.returncode == 0, result.stderr
+
+
+def test_a_visibility_timeout_shorter_than_a_send_task_is_refused():
+    # Redis would hand a still-running send task to a second worker.
+    result = manage("check", REDIS_URL="redis://127.0.0.1:6379/0", CELERY_VISIBILITY_TIMEOUT="600")
+    assert result.returncode != 0
+    assert "CELERY_VISIBILITY_TIMEOUT must be longer than PAPERBOY_SEND_TIME_LIMIT" in result.stderr

@@ -1,4 +1,4 @@
-"""The Celery side: the beat schedule and the hourly task, run in-process."""
+"""The Celery side: the beat schedule and the plan task, run in-process."""
 
 from __future__ import annotations
 
@@ -23,17 +23,17 @@ def eager_celery():
     app.conf.task_always_eager = False
 
 
-def test_the_beat_schedule_names_registered_tasks_ingest_daily_then_hourly_sends():
+def test_the_beat_schedule_names_registered_tasks_ingest_daily_then_plans_every_quarter_hour():
     schedule = settings.CELERY_BEAT_SCHEDULE
     assert {entry["task"] for entry in schedule.values()} <= set(app.tasks)
     ingest = schedule["ingest-todays-papers"]["schedule"]
-    send = schedule["send-due-digests"]["schedule"]
+    plan = schedule["plan-due-digests"]["schedule"]
     assert ingest.hour == {settings.PAPERBOY_INGEST_HOUR_UTC} and ingest.minute == {0}
-    assert len(send.hour) == 24 and send.minute == {15}
+    assert len(plan.hour) == 24 and plan.minute == {0, 15, 30, 45}
 
 
 @pytest.mark.django_db
-def test_the_hourly_task_sends_to_subscribers_whose_hour_has_come(
+def test_the_plan_task_sends_to_subscribers_whose_hour_has_come(
     eager_celery, settings, django_capture_on_commit_callbacks
 ):
     settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
@@ -44,10 +44,10 @@ def test_the_hourly_task_sends_to_subscribers_whose_hour_has_come(
 
     with time_machine.travel(dt.datetime(2025, 9, 3, 6, 15, tzinfo=dt.UTC)):
         with django_capture_on_commit_callbacks(execute=True):
-            tasks.send_due_digests.delay()
+            tasks.plan_due_digests.delay()
     assert [m.to for m in mail.outbox] == [["paris@example.com"]]
 
     with time_machine.travel(dt.datetime(2025, 9, 3, 23, 15, tzinfo=dt.UTC)):
         with django_capture_on_commit_callbacks(execute=True):
-            tasks.send_due_digests.delay()
+            tasks.plan_due_digests.delay()
     assert [m.to for m in mail.outbox] == [["paris@example.com"], ["tokyo@example.com"]]

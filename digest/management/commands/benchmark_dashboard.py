@@ -18,7 +18,11 @@ from digest import dashboard
 from digest.models import Delivery, DeliveryItem, Edition, Paper
 from subscriptions.models import Interest, Subscriber
 
-STATUSES = [Delivery.Status.SENT] * 17 + [Delivery.Status.FAILED, Delivery.Status.PENDING, Delivery.Status.GAVE_UP]
+STATUSES = [Delivery.Status.SENT] * 17 + [
+    Delivery.Status.FAILED_TEMPORARY,
+    Delivery.Status.PENDING,
+    Delivery.Status.FAILED_PERMANENT,
+]
 
 
 class RollbackError(Exception):

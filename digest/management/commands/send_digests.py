@@ -2,19 +2,22 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import sys
 from collections import Counter
 
 from django.core.management.base import BaseCommand, CommandParser
 
 from digest import day
 from digest.management.commands.ingest_papers import iso_date
+from digest.progress import Progress
 
 
 class Command(BaseCommand):
     help = (
         "Plan and send one edition's digests now, in this process: every active subscriber whose "
         "frequency includes that day and who has not had it yet gets one email (their send hour is "
-        "not waited for; the hourly Celery run does that). Running it again sends nothing new."
+        "not waited for; the scheduled Celery run does that). Running it again sends nothing new. "
+        "Shows a progress bar on a terminal, log lines otherwise."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
@@ -29,14 +32,25 @@ class Command(BaseCommand):
         if dry_run:
             self.report_dry_run(edition.date, plan)
             return
-        totals = Counter()
-        for ids in day.sendable_batches(edition.date):
-            totals.update(dataclasses.asdict(day.send_batch(ids)))
+        totals = self.send(edition.date)
         self.stdout.write(
             f"Edition {edition.date}: {plan.planned} planned, {totals['sent']} sent, "
-            f"{totals['failed']} failed, {totals['unknown']} outcome unknown, {totals['skipped']} skipped; "
-            f"{plan.nothing_matched} subscribers had nothing above the threshold."
+            f"{totals['failed_temporary'] + totals['failed_permanent']} failed "
+            f"({totals['failed_temporary']} to retry), {totals['uncertain']} outcome unknown, "
+            f"{totals['skipped']} skipped; {plan.nothing_matched} subscribers had nothing above the threshold."
         )
+
+    def send(self, edition_date: dt.date) -> Counter:
+        batches = list(day.sendable_batches(edition_date))
+        totals: Counter = Counter()
+        # The bar goes to stderr, so stdout keeps only the summary for scripts.
+        stream = getattr(self.stderr, "_out", sys.stderr)
+        with Progress(sum(map(len, batches)), f"Edition {edition_date}", stream) as progress:
+            for ids in batches:
+                result = dataclasses.asdict(day.send_batch(ids))
+                totals.update({name: value for name, value in result.items() if isinstance(value, int)})
+                progress.advance(len(ids), sent=totals["sent"], failed=totals["failed_permanent"])
+        return totals
 
     def report_dry_run(self, edition_date: dt.date, plan: day.PlanResult) -> None:
         self.stdout.write(f"Dry run for edition {edition_date}: {plan.planned} emails would be sent.")

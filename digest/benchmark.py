@@ -1,0 +1,314 @@
+"""The delivery benchmark (manage.py benchmark_digest): a synthetic day and synthetic readers,
+sent through the real pipeline: plan (match + write rows + fan out), then render and send in
+K Celery worker processes on Redis, to an SMTP server, with PostgreSQL as the database.
+
+Everything it creates is marked (the day BENCHMARK_DATE, ids starting "bench.", addresses
+@bench.paperboy.invalid) and removed before the next run.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import json
+import logging
+import os
+import random
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from django.conf import settings
+from django.db import connection
+from django.utils import timezone
+
+from digest import deliver
+from digest.ingest import ingest_records
+from digest.models import Delivery, Edition, Paper
+from digest.sources import PaperRecord, parse_hf_items
+from subscriptions.models import Interest, Subscriber
+
+BENCHMARK_DATE = dt.date(1999, 12, 31)
+DOMAIN = "bench.paperboy.invalid"
+SAMPLE_DAY = Path(__file__).parent / "sample_day" / "hf-daily-papers.json"
+PROJECT = Path(__file__).resolve().parent.parent
+STALL_SECONDS = 120
+ZONES = ["UTC", "Europe/Paris", "America/New_York", "Asia/Tokyo", "Asia/Kolkata", "America/Los_Angeles"]
+# Broad interests many readers share, on top of the sample day's own keywords.
+COMMON_TOPICS = [
+    "large language models",
+    "reinforcement learning",
+    "diffusion models",
+    "multimodal reasoning",
+    "robot manipulation",
+    "video generation",
+    "retrieval augmented generation",
+    "agents",
+    "state space models",
+    "speech recognition",
+]
+
+
+@dataclasses.dataclass
+class Figures:
+    subscribers: int
+    papers: int
+    workers: int
+    smtp: str
+    seconds: dict[str, float] = dataclasses.field(default_factory=dict)
+    emails_per_s: float = 0.0
+    sent: int = 0
+    failed: int = 0
+    mean_message_bytes: int = 0
+    peak_rss_mb: dict[str, float] = dataclasses.field(default_factory=dict)
+
+    def json(self) -> str:
+        return json.dumps(dataclasses.asdict(self))
+
+
+@contextmanager
+def timed(figures: Figures, stage: str) -> Iterator[None]:
+    started = time.perf_counter()
+    yield
+    figures.seconds[stage] = round(time.perf_counter() - started, 2)
+
+
+# --- The synthetic day and readers --------------------------------------------------------
+
+
+def clear() -> None:
+    Delivery.objects.filter(edition_date=BENCHMARK_DATE).delete()
+    Subscriber.objects.filter(email__endswith=f"@{DOMAIN}").delete()
+    Paper.objects.filter(edition_date=BENCHMARK_DATE).delete()
+    Edition.objects.filter(date=BENCHMARK_DATE).delete()
+
+
+def sample_records() -> list[PaperRecord]:
+    return parse_hf_items(json.loads(SAMPLE_DAY.read_text()))
+
+
+def make_day(count: int, rng: random.Random) -> Edition:
+    """`count` papers: the sample day's, then variations of them (sentences shuffled, a
+    qualifier in the title, other upvotes), so the ranking has real text to work on."""
+    records = []
+    for n, base in zip(range(count), cycle(sample_records()), strict=False):
+        sentences = base.abstract.split(". ")
+        if n >= 98:
+            rng.shuffle(sentences)
+        records.append(
+            dataclasses.replace(
+                base,
+                arxiv_id=f"bench.{n:06d}",
+                title=base.title if n < 98 else f"{base.title} ({rng.choice(['revisited', 'at scale', 'v2'])})",
+                abstract=". ".join(sentences),
+                upvotes=rng.randint(0, 300),
+            )
+        )
+    ingest_records(records, BENCHMARK_DATE)
+    return Edition.objects.get(date=BENCHMARK_DATE)
+
+
+def cycle(records: list[PaperRecord]) -> Iterator[PaperRecord]:
+    while True:
+        yield from records
+
+
+def topic_pool() -> list[str]:
+    keywords = {k.lower() for r in sample_records() for k in r.ai_keywords if 1 <= len(k.split()) <= 4}
+    return COMMON_TOPICS + sorted(keywords)
+
+
+def make_subscribers(count: int, rng: random.Random) -> None:
+    """Readers with overlapping interests: topics drawn with a Zipf-like skew, so popular
+    topics are shared by many and the tail by few; one in ten follows no topic (trending)."""
+    pool = topic_pool()
+    weights = [1 / (rank + 1) for rank in range(len(pool))]
+    weekday = BENCHMARK_DATE.weekday()
+    for start in range(0, count, 5000):
+        subscribers = Subscriber.objects.bulk_create(
+            Subscriber(
+                email=f"reader{n:07d}@{DOMAIN}",
+                status=Subscriber.Status.ACTIVE,
+                timezone=rng.choice(ZONES),
+                send_hour=rng.randrange(24),
+                frequency=Subscriber.Frequency.WEEKLY if n % 10 == 9 else Subscriber.Frequency.DAILY,
+                weekly_day=weekday,
+            )
+            for n in range(start, min(count, start + 5000))
+        )
+        interests = [
+            Interest(subscriber=s, value=topic)
+            for s in subscribers
+            if rng.random() >= 0.1
+            for topic in set(rng.choices(pool, weights, k=rng.randint(1, 3)))
+        ]
+        Interest.objects.bulk_create(interests, ignore_conflicts=True)
+
+
+# --- The SMTP server and the workers --------------------------------------------------------
+
+
+class CountingSink:
+    """A fast SMTP server of our own (aiosmtpd) when no --smtp is given: takes and discards."""
+
+    def __init__(self) -> None:
+        from aiosmtpd.controller import Controller
+
+        logging.getLogger("mail.log").setLevel(logging.WARNING)  # a line per SMTP command otherwise
+        self.messages = 0
+        self.bytes = 0
+        self.lock = threading.Lock()
+        with socket.socket() as probe:  # aiosmtpd needs a port number of its own
+            probe.bind(("127.0.0.1", 0))
+            self.port = probe.getsockname()[1]
+        self.controller = Controller(self, hostname="127.0.0.1", port=self.port)
+
+    async def handle_DATA(self, server, session, envelope) -> str:  # noqa: N802
+        with self.lock:
+            self.messages += 1
+            self.bytes += len(envelope.original_content or b"")
+        return "250 OK"
+
+    def start(self) -> tuple[str, int]:
+        self.controller.start()
+        return "127.0.0.1", self.port
+
+    def stop(self) -> None:
+        self.controller.stop()
+
+
+def start_workers(count: int, host: str, port: int, queue: str) -> list[subprocess.Popen]:
+    env = {
+        **os.environ,
+        "CELERY_QUEUE": queue,
+        "EMAIL_HOST": host,
+        "EMAIL_PORT": str(port),
+        "LOG_LEVEL": "WARNING",
+        "DATABASE_CONN_MAX_AGE": "600",
+    }
+    command = [sys.executable, "-m", "celery", "-A", "config", "worker", "--pool=prefork", "--concurrency=1"]
+    command += ["-Q", queue, "--without-gossip", "--without-mingle", "--loglevel=WARNING"]
+    workers = [
+        subprocess.Popen(
+            [*command, "-n", f"bench{n}-{os.getpid()}@%h"], cwd=PROJECT, env=env, stdout=subprocess.DEVNULL
+        )
+        for n in range(count)
+    ]
+    deadline = time.monotonic() + 120
+    while not all(pool_pids(w) for w in workers):
+        if time.monotonic() > deadline or any(w.poll() is not None for w in workers):
+            stop_workers(workers)
+            raise RuntimeError("the Celery workers did not start")
+        time.sleep(0.2)
+    time.sleep(1)  # connected and consuming
+    return workers
+
+
+def pool_pids(worker: subprocess.Popen) -> list[int]:
+    try:
+        return [int(p) for p in Path(f"/proc/{worker.pid}/task/{worker.pid}/children").read_text().split()]
+    except OSError:
+        return []
+
+
+def peak_rss_mb(pid: int) -> float:
+    """The process's high-water mark of resident memory (VmHWM), in MiB."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return round(int(line.split()[1]) / 1024, 1)
+    return 0.0
+
+
+def stop_workers(workers: list[subprocess.Popen]) -> None:
+    for worker in workers:
+        worker.terminate()
+    for worker in workers:
+        try:
+            worker.wait(30)
+        except subprocess.TimeoutExpired:
+            worker.kill()
+
+
+# --- The run --------------------------------------------------------------------------------
+
+
+def unfinished() -> int:
+    return Delivery.objects.filter(
+        edition_date=BENCHMARK_DATE, status__in=[*Delivery.SENDABLE, Delivery.Status.SENDING]
+    ).count()
+
+
+def mean_message_bytes(sample: int = 200) -> int:
+    """The size on the wire of a sample of the emails sent, rendered again here."""
+    deliveries = list(
+        Delivery.objects.filter(edition_date=BENCHMARK_DATE, status=Delivery.Status.SENT)
+        .select_related("subscriber")
+        .prefetch_related("items__paper")
+        .order_by("?")[:sample]
+    )
+    sizes = [len(deliver.render(d).message().as_bytes()) for d in deliveries]
+    return round(sum(sizes) / len(sizes)) if sizes else 0
+
+
+def check_setup() -> None:
+    if connection.vendor != "postgresql":
+        raise RuntimeError("The benchmark runs on PostgreSQL: set DATABASE_URL=postgres://...")
+    if not settings.CELERY_BROKER_URL.startswith("redis"):
+        raise RuntimeError("The benchmark runs its workers on Redis: set REDIS_URL=redis://...")
+
+
+def run(subscribers: int, papers: int, workers: int, smtp: tuple[str, int] | None, progress_factory) -> Figures:
+    from digest.tasks import send_batch
+
+    check_setup()
+    rng = random.Random(2025)
+    figures = Figures(subscribers, papers, workers, smtp=f"{smtp[0]}:{smtp[1]}" if smtp else "aiosmtpd (built in)")
+    with timed(figures, "setup"):
+        clear()
+        edition = make_day(papers, rng)
+        make_subscribers(subscribers, rng)
+    sink = None if smtp else CountingSink()
+    host, port = smtp or sink.start()
+    queue = f"paperboy-benchmark-{os.getpid()}"
+    processes = start_workers(workers, host, port, queue)
+    try:
+        started = time.perf_counter()
+        with timed(figures, "plan"):
+            plan = deliver.plan_edition(
+                edition,
+                timezone.now(),
+                respect_send_hour=False,
+                fan_out=lambda ids: send_batch.apply_async([ids], queue=queue),
+            )
+        figures.seconds["match"] = round(plan.match_seconds, 2)
+        with timed(figures, "send_after_plan"), progress_factory(plan.planned) as progress:
+            done, moved_at = 0, time.monotonic()
+            while (left := unfinished()) > 0:
+                if plan.planned - left > done:
+                    moved_at = time.monotonic()
+                elif time.monotonic() - moved_at > STALL_SECONDS:
+                    raise RuntimeError(f"No email sent for {STALL_SECONDS} s: is the SMTP server at {host}:{port} up?")
+                progress.advance(plan.planned - left - done)
+                done = plan.planned - left
+                time.sleep(0.5)
+            progress.advance(plan.planned - done)
+        figures.seconds["total"] = round(time.perf_counter() - started, 2)
+        figures.peak_rss_mb = {"command": peak_rss_mb(os.getpid())}
+        for n, worker in enumerate(processes):
+            for pid in [worker.pid, *pool_pids(worker)]:
+                label = f"worker{n + 1}" if pid == worker.pid else f"worker{n + 1}-pool"
+                figures.peak_rss_mb[label] = peak_rss_mb(pid)
+    finally:
+        stop_workers(processes)
+        if sink:
+            sink.stop()
+    figures.sent = Delivery.objects.filter(edition_date=BENCHMARK_DATE, status=Delivery.Status.SENT).count()
+    figures.failed = Delivery.objects.filter(edition_date=BENCHMARK_DATE).exclude(status=Delivery.Status.SENT).count()
+    figures.emails_per_s = round(figures.sent / figures.seconds["total"], 1) if figures.seconds["total"] else 0.0
+    figures.mean_message_bytes = mean_message_bytes()
+    return figures

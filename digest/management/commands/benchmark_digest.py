@@ -1,0 +1,44 @@
+from __future__ import annotations
+
+import sys
+
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+
+from digest import benchmark
+from digest.progress import Progress
+
+
+def host_port(value: str) -> tuple[str, int]:
+    host, _, port = value.rpartition(":")
+    if not host or not port.isdigit():
+        raise ValueError(f"{value!r} is not HOST:PORT")
+    return host, int(port)
+
+
+class Command(BaseCommand):
+    help = (
+        "Send a synthetic day to synthetic subscribers through the real pipeline (plan, match, "
+        "render, send through K Celery workers on Redis, PostgreSQL) and print the figures, the "
+        "last line as JSON. Needs DATABASE_URL=postgres://... and REDIS_URL. Removes the "
+        "previous run's synthetic rows first; touches nothing else."
+    )
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("--subscribers", type=int, default=10_000)
+        parser.add_argument("--papers", type=int, default=98)
+        parser.add_argument(
+            "--smtp", type=host_port, help="HOST:PORT of the SMTP server (default: a built-in aiosmtpd sink)"
+        )
+        parser.add_argument("--workers", type=int, default=1, help="Celery worker processes to start")
+
+    def handle(self, *args, subscribers: int, papers: int, smtp: tuple[str, int] | None, workers: int, **options):
+        if subscribers < 1 or papers < 1 or workers < 1:
+            raise CommandError("--subscribers, --papers and --workers must be at least 1")
+        stream = getattr(self.stderr, "_out", sys.stderr)
+        try:
+            figures = benchmark.run(
+                subscribers, papers, workers, smtp, lambda total: Progress(total, "Benchmark", stream)
+            )
+        except RuntimeError as error:
+            raise CommandError(str(error)) from error
+        self.stdout.write(figures.json())
