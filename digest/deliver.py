@@ -24,10 +24,10 @@ from django.db import transaction
 from django.db.models import F, Prefetch
 from django.utils import timezone
 
-from digest.match import Match, PaperIndex
+from digest.match import EditionMatcher, Match, edition_matcher, subscriber_profiles
 from digest.models import Delivery, DeliveryItem, Edition, Paper
 from digest.render import DigestItem, renderer_for
-from subscriptions.models import Interest, Subscriber
+from subscriptions.models import Subscriber
 
 log = logging.getLogger(__name__)
 
@@ -56,17 +56,17 @@ class SendResult:
 
 
 class EditionIndexes(dict):
-    """The edition's paper index per frequency (the day's papers, or the week's), built on
+    """The edition's matcher per frequency (the day's papers, or the week's), built on
     first use: once per planning run, shared by every subscriber."""
 
     def __init__(self, edition_date: dt.date) -> None:
         super().__init__()
         self.edition_date = edition_date
 
-    def __missing__(self, frequency: str) -> PaperIndex:
+    def __missing__(self, frequency: str) -> EditionMatcher:
         days = WEEKLY_WINDOW_DAYS if frequency == Subscriber.Frequency.WEEKLY else 1
         start = self.edition_date - dt.timedelta(days=days - 1)
-        self[frequency] = PaperIndex(list(Paper.objects.filter(edition_date__range=(start, self.edition_date))))
+        self[frequency] = edition_matcher(list(Paper.objects.filter(edition_date__range=(start, self.edition_date))))
         return self[frequency]
 
 
@@ -84,30 +84,38 @@ def plan_edition(
         # Ranking an empty index matches nothing, so no email goes out empty; weekly
         # subscribers may still have the rest of their week.
         log.error("Edition %s has no papers: no daily digests today", edition.date)
-    topics = Prefetch("interests", queryset=Interest.objects.filter(kind=Interest.Kind.TOPIC), to_attr="topics")
     subscribers = (
         Subscriber.objects.taking_edition(edition.date)
         .exclude(deliveries__edition_date=edition.date)
-        .prefetch_related(topics)
+        .prefetch_related("interests")
         .order_by("pk")
     )
-    planned: list[tuple[Subscriber, list[Match]]] = []
+    due: list[Subscriber] = []
     for subscriber in subscribers.iterator(chunk_size=PLAN_CHUNK):
         if respect_send_hour and not is_due(subscriber, edition, now):
             result.not_due += 1
             continue
-        matches = indexes[subscriber.frequency].rank(
-            [t.value for t in subscriber.topics], subscriber.max_papers, settings.PAPERBOY_MATCH_THRESHOLD
-        )
-        if not matches:
-            result.nothing_matched += 1
-            continue
-        planned.append((subscriber, matches))
-        if len(planned) >= PLAN_CHUNK:
-            save_plans(edition.date, planned, result, dry_run)
-            planned = []
-    save_plans(edition.date, planned, result, dry_run)
+        due.append(subscriber)
+        if len(due) >= PLAN_CHUNK:
+            save_plans(edition.date, rank_chunk(indexes, due, result), result, dry_run)
+            due = []
+    save_plans(edition.date, rank_chunk(indexes, due, result), result, dry_run)
     return result
+
+
+def rank_chunk(
+    indexes: EditionIndexes, subscribers: list[Subscriber], result: PlanResult
+) -> list[tuple[Subscriber, list[Match]]]:
+    """Rank a chunk of subscribers at once (match.py); those with nothing to send are counted."""
+    planned = []
+    for frequency in {s.frequency for s in subscribers}:
+        group = [s for s in subscribers if s.frequency == frequency]
+        for subscriber, ranking in zip(group, indexes[frequency].rank_many(subscriber_profiles(group)), strict=True):
+            if ranking.matches:
+                planned.append((subscriber, ranking.matches))
+            else:
+                result.nothing_matched += 1
+    return planned
 
 
 def is_due(subscriber: Subscriber, edition: Edition, now: dt.datetime) -> bool:
