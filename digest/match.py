@@ -12,7 +12,7 @@ kind of interest:
 - topic: lexical and semantic scores fused as a probabilistic OR, 1 - (1 - lex)(1 - sem), so
   either strong signal carries a paper and both together carry it further. The lexical score
   is BM25 divided by the topic's ceiling, plus a bonus when the whole phrase appears.
-- author: an exact (case-insensitive) author name scores 1.
+- author: an exact (case-insensitive) author name scores 1; topics top out at TOPIC_CEILING.
 - category: a paper in a followed arXiv category scores CATEGORY_SCORE.
 - seed paper: the calibrated cosine between the seed paper and each paper.
 - exclusion ("not: medical imaging"): papers it scores above the threshold are dropped.
@@ -45,6 +45,11 @@ PHRASE_BONUS_ABSTRACT = 0.1
 # Cosines of all-MiniLM-L6-v2: unrelated papers sit below ~0.25, clearly related ones above ~0.5.
 COSINE_FLOOR = 0.25
 COSINE_SPAN = 0.35
+# Paper-to-paper cosines run higher (a day's papers share a field): on the sample day the median
+# pair is 0.45 and a paper's closest neighbours 0.7-0.8. Hashed word vectors run lower.
+SEED_FLOOR_SPAN = {True: (0.55, 0.30), False: (0.2, 0.35)}
+# An exact author is the surest sign: it ranks above even a perfect topic match.
+TOPIC_CEILING = 0.95
 AUTHOR_SCORE = 1.0
 CATEGORY_SCORE = 0.6
 TRENDING_FALLBACK_PAPERS = 3
@@ -145,8 +150,8 @@ def normalise_name(name: str) -> str:
     return " ".join(name.lower().replace(".", " ").split())
 
 
-def calibrate(cosines: np.ndarray) -> np.ndarray:
-    return np.clip((cosines - COSINE_FLOOR) / COSINE_SPAN, 0.0, 1.0)
+def calibrate(cosines: np.ndarray, floor: float = COSINE_FLOOR, span: float = COSINE_SPAN) -> np.ndarray:
+    return np.clip((cosines - floor) / span, 0.0, 1.0)
 
 
 # --- BM25 ------------------------------------------------------------------------------
@@ -274,9 +279,11 @@ class EditionMatcher:
         if interest.kind in (TOPIC, EXCLUDE):
             lexical, terms = self.index.score_topic(interest.value)
             if vector is None:
-                return lexical, terms, ""
+                return TOPIC_CEILING * lexical, terms, ""
             meaning = calibrate(self.vectors @ vector)
-            return (1 - (1 - lexical) * (1 - meaning)).astype(np.float32), terms, ""
+            # Name the words only where they, not the meaning, carried the paper.
+            terms = {doc: words for doc, words in terms.items() if lexical[doc] >= meaning[doc]}
+            return (TOPIC_CEILING * (1 - (1 - lexical) * (1 - meaning))).astype(np.float32), terms, ""
         if interest.kind == AUTHOR:
             scores[self.authors.get(normalise_name(interest.value), [])] = AUTHOR_SCORE
         elif interest.kind == CATEGORY:
@@ -289,7 +296,8 @@ class EditionMatcher:
             if seed is None:
                 log.info("Seed paper %s is not known yet: skipped", interest.value)
                 return scores, {}, ""
-            scores = calibrate(self.vectors @ semantic.paper_vectors([seed])[0]).astype(np.float32)
+            cosines = self.vectors @ semantic.paper_vectors([seed])[0]
+            scores = calibrate(cosines, *SEED_FLOOR_SPAN[self.semantic]).astype(np.float32)
             if interest.value in self.by_arxiv_id:
                 scores[self.by_arxiv_id[interest.value]] = 0.0  # they know it already
             return scores, {}, seed.title
@@ -298,68 +306,96 @@ class EditionMatcher:
     # Ranking.
 
     def rank_many(self, profiles: Sequence[Profile]) -> list[Ranking]:
-        """Rank a chunk of subscribers at once: one gather and one max per chunk."""
-        for profile in profiles:
-            self.ensure_rows(profile.interests)
-        if not self.papers:
+        """Rank a chunk of subscribers at once, with array operations over the whole chunk."""
+        self.ensure_rows([i for p in profiles for i in p.interests])  # new texts encoded in one batch
+        if not self.papers or not profiles:
             return [Ranking() for _ in profiles]
         wanted = [[self.rows[i] for i in p.interests if i.kind != EXCLUDE] for p in profiles]
         unwanted = [[self.rows[i] for i in p.interests if i.kind == EXCLUDE] for p in profiles]
-        best = self.max_over_rows(wanted)
-        unwanted_scores = self.max_over_rows(unwanted)
+        best, best_row = self.max_over_rows(wanted, with_argmax=True)
+        unwanted_scores, _ = self.max_over_rows(unwanted)
         excluded = (unwanted_scores > 0) & (unwanted_scores >= self.threshold)
-        liked = np.zeros_like(best)
-        for n, profile in enumerate(profiles):
-            model = feedback.PreferenceModel.fit(profile.ratings, self.vectors) if profile.ratings else None
-            if model is not None:
-                liked[n] = model.weight * model.predict(self.vectors)
-                best[n] = (1 - model.weight) * best[n] + liked[n]
-        best[excluded] = -1.0
-        return [self.ranking(profile, best[n], liked[n], wanted[n], excluded[n]) for n, profile in enumerate(profiles)]
-
-    def max_over_rows(self, rows_per_profile: list[list[int]]) -> np.ndarray:
-        """Per profile, the max over its rows of the interest matrix (0 where it has none)."""
-        result = np.zeros((len(rows_per_profile), len(self.papers)), dtype=np.float32)
-        having = [n for n, rows in enumerate(rows_per_profile) if rows]
-        if having:
-            flat = np.concatenate([rows_per_profile[n] for n in having])
-            starts = np.cumsum([0] + [len(rows_per_profile[n]) for n in having[:-1]])
-            result[having] = np.maximum.reduceat(self.matrix[flat], starts, axis=0)
-        return result
-
-    def ranking(
-        self, profile: Profile, scores: np.ndarray, liked: np.ndarray, rows: list[int], excluded: np.ndarray
-    ) -> Ranking:
-        if not rows and not profile.ratings:
-            return Ranking(self.trending(profile.limit, excluded))
-        passing = np.flatnonzero((scores > 0) & (scores >= self.threshold))
+        liked = self.liked_scores(profiles)
+        if liked is not None:
+            weights = liked[1][:, None]
+            best = (1 - weights) * best + liked[0]
         # Best first; ties (at the 4 decimals a Match keeps) go to the more upvoted paper. One
-        # exact key, so the top `limit` are always the first `limit` of the whole list.
-        keys = np.round(scores[passing].astype(np.float64), 4) * 1e4 * (len(self.papers) + 1) + self.tiebreak[passing]
-        if passing.size > profile.limit:
-            top = np.argpartition(-keys, profile.limit - 1)[: profile.limit]
-            passing, keys = passing[top], keys[top]
-        order = passing[np.argsort(-keys, kind="stable")]
-        matches = [self.explain(i, float(scores[i]), float(liked[i]), rows) for i in order]
-        if not matches and self.send_trending_when_empty:
-            return Ranking(self.trending(min(profile.limit, TRENDING_FALLBACK_PAPERS), excluded), True)
-        return Ranking(matches)
+        # exact key per paper, so the top `limit` are always the first `limit` of the whole list.
+        passing = (best > 0) & (best >= self.threshold) & ~excluded
+        keys = np.where(passing, np.round(best.astype(np.float64), 4) * 1e4 * (len(self.papers) + 1), -np.inf)
+        keys += self.tiebreak
+        k = min(max(p.limit for p in profiles), len(self.papers))
+        top = np.argpartition(-keys, k - 1, axis=1)[:, :k]
+        top = np.take_along_axis(top, np.argsort(-np.take_along_axis(keys, top, 1), axis=1, kind="stable"), 1)
+        rankings = []
+        for n, profile in enumerate(profiles):
+            chosen = top[n, : profile.limit]
+            chosen = chosen[passing[n, chosen]]
+            scores = np.round(best[n, chosen].astype(np.float64), 4).tolist()
+            rows = best_row[n, chosen].tolist()
+            if liked is not None and liked[1][n] > 0:
+                # Mostly the ratings' doing: their share of the score beats the interest's.
+                by_ratings = (2 * liked[0][n, chosen] > best[n, chosen]).tolist()
+            else:
+                by_ratings = [False] * len(rows)
+            matches = [
+                self.explain(int(i), score, row, rated)
+                for i, score, row, rated in zip(chosen, scores, rows, by_ratings, strict=True)
+            ]
+            if not wanted[n] and profile.ratings is None:
+                rankings.append(Ranking(self.trending(profile.limit, excluded[n])))
+            elif not matches and self.send_trending_when_empty:
+                rankings.append(Ranking(self.trending(min(profile.limit, TRENDING_FALLBACK_PAPERS), excluded[n]), True))
+            else:
+                rankings.append(Ranking(matches))
+        return rankings
 
-    def explain(self, paper: int, score: float, liked: float, rows: list[int]) -> Match:
+    def max_over_rows(self, rows_per_profile: list[list[int]], with_argmax: bool = False) -> tuple[np.ndarray, Any]:
+        """Per profile, the max over its rows of the interest matrix (0 where it has none) and,
+        if asked, which row gave it (-1 where none)."""
+        shape = (len(rows_per_profile), len(self.papers))
+        result = np.zeros(shape, dtype=np.float32)
+        which = np.full(shape, -1, dtype=np.int64) if with_argmax else None
+        having = [n for n, rows in enumerate(rows_per_profile) if rows]
+        if not having:
+            return result, which
+        flat = np.concatenate([rows_per_profile[n] for n in having])
+        counts = np.array([len(rows_per_profile[n]) for n in having])
+        starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
+        gathered = self.matrix[flat]
+        maxima = np.maximum.reduceat(gathered, starts, axis=0)
+        result[having] = maxima
+        if with_argmax:
+            # The first of a profile's rows that reaches its max: mark the rows at the max with
+            # their position from the end of the segment, and take the largest mark.
+            owner = np.repeat(np.arange(len(having)), counts)
+            from_end = (np.repeat(starts + counts, counts) - np.arange(len(flat)))[:, None]
+            marks = np.where(gathered == maxima[owner], from_end, 0)
+            first = np.repeat(starts + counts, 1)[:, None] - np.maximum.reduceat(marks, starts, axis=0)
+            which[having] = flat[first]
+        return result, which
+
+    def liked_scores(self, profiles: Sequence[Profile]) -> tuple[np.ndarray, np.ndarray] | None:
+        """Per profile, the weighted probability its ratings model gives each paper, and the
+        weight; None when nobody in the chunk has a model yet."""
+        models = feedback.PreferenceModel.fit_many([p.ratings for p in profiles], self.vectors)
+        if not any(models):
+            return None
+        liked = np.zeros((len(profiles), len(self.papers)), dtype=np.float32)
+        weights = np.zeros(len(profiles), dtype=np.float32)
+        for n, model in enumerate(models):
+            if model is not None:
+                weights[n] = model.weight
+                liked[n] = model.weight * model.predict(self.vectors)
+        return liked, weights
+
+    def explain(self, paper: int, score: float, row: int, by_ratings: bool) -> Match:
         """The interest that brought the paper (its best row), or the subscriber's ratings."""
-        values = self.matrix[rows, paper] if rows else np.zeros(0)
-        if not rows or liked > (score - liked):
-            return Match(self.papers[paper], round(score, 4), "papers you liked", kind=LIKED)
-        row = rows[int(values.argmax())]
+        if row < 0 or by_ratings:
+            return Match(self.papers[paper], score, "papers you liked", kind=LIKED)
         interest = self.interests[row]
-        return Match(
-            self.papers[paper],
-            round(score, 4),
-            interest.value,
-            self.row_terms[row].get(paper, ()),
-            interest.kind,
-            self.row_notes[row],
-        )
+        terms = self.row_terms[row].get(paper, ())
+        return Match(self.papers[paper], score, interest.value, terms, interest.kind, self.row_notes[row])
 
     def trending(self, limit: int, excluded: np.ndarray | None = None) -> list[Match]:
         top = [i for i in self.trending_order if excluded is None or not excluded[i]][:limit]

@@ -1,11 +1,12 @@
 from django.urls import path
 
+from digest.views import feedback
 from subscriptions.views import link_not_built
 
 app_name = "digest"
 
 urlpatterns = [
-    # Routed now so emails can link to them; issues 4 (feedback) and 5 (web view) build the pages.
-    path("feedback/<str:token>/", link_not_built, name="feedback"),
+    path("feedback/<str:token>/", feedback, name="feedback"),
+    # Routed now so emails can link to it; issue 5 builds the page.
     path("digest/<str:token>/", link_not_built, name="web-view"),
 ]

@@ -38,8 +38,9 @@ class Command(BaseCommand):
         if no_feedback:
             return
         self.stdout.write(
-            f"\nFeedback simulation: stated interest \u201c{harness.BROAD_INTEREST}\u201d, hidden interest = a profile; "
-            f"{harness.EMAILS} emails of {harness.SHOWN} from the even papers, rated; P@5 on the odd papers"
+            f"\nFeedback simulation: stated interest \u201c{harness.BROAD_INTEREST}\u201d, "
+            f"hidden interest = a profile; {harness.EMAILS} emails of {harness.SHOWN} from the even papers, rated; "
+            "P@5 on the odd papers"
         )
         runs = harness.simulate_feedback()
         for run in runs:
