@@ -65,9 +65,9 @@ class PreferenceModel:
         rng = np.random.default_rng(seed)
         problems = [training_set(ratings[n], background, rng) for n in eligible]
         rows = max(len(labels) for _, labels, _ in problems)
-        features = np.zeros((len(problems), rows, background.shape[1]))
-        labels = np.zeros((len(problems), rows))
-        weights = np.zeros((len(problems), rows))
+        features = np.zeros((len(problems), rows, background.shape[1]), dtype=np.float32)
+        labels = np.zeros((len(problems), rows), dtype=np.float32)
+        weights = np.zeros((len(problems), rows), dtype=np.float32)
         for m, (x, y, w) in enumerate(problems):
             features[m, : len(y)], labels[m, : len(y)], weights[m, : len(y)] = x, y, w
         coefficients, intercepts = logistic_regression(features, labels, weights)
@@ -77,7 +77,14 @@ class PreferenceModel:
         return models
 
     def predict(self, vectors: np.ndarray) -> np.ndarray:
-        return (1 / (1 + np.exp(-(vectors @ self.coefficients + self.intercept)))).astype(np.float32)
+        return predict_many([self], vectors)[0]
+
+
+def predict_many(models: Sequence[PreferenceModel], vectors: np.ndarray) -> np.ndarray:
+    """Each model's probabilities for every paper (models x papers), in one product."""
+    coefficients = np.stack([m.coefficients for m in models]).astype(np.float32)
+    intercepts = np.array([m.intercept for m in models], dtype=np.float32)
+    return 1 / (1 + np.exp(-(coefficients @ vectors.T + intercepts[:, None])))
 
 
 def training_set(
@@ -98,15 +105,16 @@ def logistic_regression(features: np.ndarray, labels: np.ndarray, weights: np.nd
     dimensions), by gradient descent: the inputs are unit vectors, so a fixed step converges
     in a few hundred iterations."""
     models, _, dimensions = features.shape
-    coefficients = np.zeros((models, dimensions))
-    intercepts = np.zeros(models)
-    totals = weights.sum(axis=1, keepdims=True)
+    coefficients = np.zeros((models, dimensions, 1), dtype=np.float32)
+    intercepts = np.zeros((models, 1), dtype=np.float32)
+    scaled = (weights / weights.sum(axis=1, keepdims=True)).astype(np.float32)
+    transposed = features.transpose(0, 2, 1)
     for _ in range(STEPS):
-        logits = np.einsum("mrd,md->mr", features, coefficients) + intercepts[:, None]
-        error = weights * (1 / (1 + np.exp(-logits)) - labels) / totals
-        coefficients -= LEARNING_RATE * (np.einsum("mrd,mr->md", features, error) + L2 * coefficients)
-        intercepts -= LEARNING_RATE * error.sum(axis=1)
-    return coefficients, intercepts
+        logits = (features @ coefficients)[:, :, 0] + intercepts
+        error = scaled * (1 / (1 + np.exp(-logits)) - labels)
+        coefficients -= LEARNING_RATE * (transposed @ error[:, :, None] + L2 * coefficients)
+        intercepts -= LEARNING_RATE * error.sum(axis=1, keepdims=True)
+    return coefficients[:, :, 0], intercepts[:, 0]
 
 
 def ratings_of(subscriber_ids: Iterable[int]) -> dict[int, Ratings]:

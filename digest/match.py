@@ -369,9 +369,10 @@ class EditionMatcher:
             # The first of a profile's rows that reaches its max: mark the rows at the max with
             # their position from the end of the segment, and take the largest mark.
             owner = np.repeat(np.arange(len(having)), counts)
-            from_end = (np.repeat(starts + counts, counts) - np.arange(len(flat)))[:, None]
-            marks = np.where(gathered == maxima[owner], from_end, 0)
-            first = np.repeat(starts + counts, 1)[:, None] - np.maximum.reduceat(marks, starts, axis=0)
+            ends = (starts + counts).astype(np.int32)
+            from_end = (np.repeat(ends, counts) - np.arange(len(flat), dtype=np.int32))[:, None]
+            marks = np.where(gathered == maxima[owner], from_end, np.int32(0))
+            first = ends[:, None] - np.maximum.reduceat(marks, starts, axis=0)
             which[having] = flat[first]
         return result, which
 
@@ -383,10 +384,9 @@ class EditionMatcher:
             return None
         liked = np.zeros((len(profiles), len(self.papers)), dtype=np.float32)
         weights = np.zeros(len(profiles), dtype=np.float32)
-        for n, model in enumerate(models):
-            if model is not None:
-                weights[n] = model.weight
-                liked[n] = model.weight * model.predict(self.vectors)
+        having = [n for n, model in enumerate(models) if model is not None]
+        weights[having] = [models[n].weight for n in having]
+        liked[having] = weights[having, None] * feedback.predict_many([models[n] for n in having], self.vectors)
         return liked, weights
 
     def explain(self, paper: int, score: float, row: int, by_ratings: bool) -> Match:

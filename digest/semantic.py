@@ -28,7 +28,7 @@ log = logging.getLogger(__name__)
 SEMANTIC = "semantic"
 LEXICAL = "lexical"
 BUNDLED_MODELS = {"all-minilm-l6-v2", "sentence-transformers/all-minilm-l6-v2"}
-LEXICAL_DIMENSIONS = 2**12
+LEXICAL_DIMENSIONS = 2**11
 MAX_TOKENS = 256  # a title and the start of the abstract; the whole abstract adds little and costs a lot
 INTEREST_CACHE_SIZE = 50_000
 DJANGO_CACHE_SECONDS = 7 * 24 * 3600
@@ -113,7 +113,7 @@ def encode(texts: Sequence[str]) -> np.ndarray:
         return hashed_vectors(texts)
     with _lock:  # the model is shared by threads of one worker
         vectors = encoder.encode(
-            list(texts), batch_size=64, normalize_embeddings=True, convert_to_numpy=True, show_progress_bar=False
+            list(texts), batch_size=16, normalize_embeddings=True, convert_to_numpy=True, show_progress_bar=False
         )
     return np.asarray(vectors, dtype=np.float32)
 
