@@ -10,6 +10,7 @@ rows, so a dot product is a cosine.
 from __future__ import annotations
 
 import hashlib
+import importlib.util
 import logging
 import os
 import threading
@@ -32,6 +33,7 @@ LEXICAL_DIMENSIONS = 2**11
 MAX_TOKENS = 256  # a title and the start of the abstract; the whole abstract adds little and costs a lot
 INTEREST_CACHE_SIZE = 50_000
 DJANGO_CACHE_SECONDS = 7 * 24 * 3600
+NOT_INSTALLED = "sentence-transformers is not installed: pip install '.[semantic]'"
 
 
 @dataclass(frozen=True)
@@ -46,10 +48,18 @@ class Status:
         return f"lexical only ({self.reason})"
 
 
-def status() -> Status:
-    """Which ranking this process uses; the admin shows it."""
-    load_encoder()
-    return _status
+def status(load: bool = True) -> Status:
+    """Which ranking this process uses; the admin shows it. With load=False (a web page), a
+    process that has not ranked yet reports what it would use without loading the model."""
+    if load or load_encoder.cache_info().currsize:
+        load_encoder()
+        return _status
+    name = settings.PAPERBOY_EMBEDDING_MODEL
+    if settings.PAPERBOY_SEMANTIC == "off":
+        return Status(LEXICAL, name, "PAPERBOY_SEMANTIC=off")
+    if importlib.util.find_spec("sentence_transformers") is None:
+        return Status(LEXICAL, name, NOT_INSTALLED)
+    return Status(SEMANTIC, name)
 
 
 _status = Status(LEXICAL, "", "not loaded yet")
@@ -69,7 +79,7 @@ def load_encoder() -> Any | None:
     try:
         from sentence_transformers import SentenceTransformer
     except ImportError:
-        _status = Status(LEXICAL, name, "sentence-transformers is not installed: pip install '.[semantic]'")
+        _status = Status(LEXICAL, name, NOT_INSTALLED)
         log.warning("sentence-transformers is not installed: ranking falls back to lexical only")
         return None
     try:

@@ -196,3 +196,21 @@ def test_with_the_setting_a_topic_with_no_match_gets_a_short_trending_list():
     assert ranking.trending_fallback
     assert [m.paper.upvotes for m in ranking.matches] == sorted((p.upvotes for p in sample_papers()), reverse=True)[:3]
     assert all(m.why.startswith("Trending today") and m.interest == "" for m in ranking.matches)
+
+
+# --- What staff see ---------------------------------------------------------------------------
+
+
+@pytest.mark.django_db
+def test_the_editions_page_in_the_admin_says_how_matching_ranks(admin_client, lexical_only):
+    page = admin_client.get("/admin/digest/edition/")
+
+    assert "Matching: lexical only (PAPERBOY_SEMANTIC=off)" in page.content.decode()
+
+
+@semantic_installed
+@pytest.mark.django_db
+def test_the_editions_page_names_the_embedding_model_when_semantic(admin_client):
+    page = admin_client.get("/admin/digest/edition/")
+
+    assert "Matching: semantic + lexical (all-MiniLM-L6-v2)" in page.content.decode()
