@@ -240,10 +240,14 @@ class EditionMatcher:
         self.authors = self.author_index()
         self.rows: dict[Interest, int] = {}
         self.interests: list[Interest] = []
-        self.row_scores: list[np.ndarray] = []
         self.row_terms: list[dict[int, tuple[str, ...]]] = []
         self.row_notes: list[str] = []
-        self.matrix = np.zeros((0, len(self.papers)), dtype=np.float32)
+        self.buffer = np.zeros((64, len(self.papers)), dtype=np.float32)  # grows by doubling
+
+    @property
+    def matrix(self) -> np.ndarray:
+        """One row per distinct interest seen so far: its score for every paper."""
+        return self.buffer[: len(self.interests)]
 
     def author_index(self) -> dict[str, np.ndarray]:
         papers_by_author: dict[str, list[int]] = {}
@@ -261,16 +265,17 @@ class EditionMatcher:
         topics = [i.value for i in new if i.kind in (TOPIC, EXCLUDE)]
         topic_vectors = dict(zip(topics, semantic.interest_vectors.get(topics), strict=True)) if self.semantic else {}
         seeds = self.seed_lookup([i.value for i in new if i.kind == PAPER])
-        fresh = []
+        if len(self.interests) + len(new) > len(self.buffer):
+            grown = np.zeros((2 * (len(self.interests) + len(new)), len(self.papers)), dtype=np.float32)
+            grown[: len(self.interests)] = self.matrix
+            self.buffer = grown
         for interest in new:
             scores, terms, note = self.score_interest(interest, topic_vectors.get(interest.value), seeds)
-            self.rows[interest] = len(self.row_scores)
+            self.buffer[len(self.interests)] = scores
+            self.rows[interest] = len(self.interests)
             self.interests.append(interest)
-            self.row_scores.append(scores)
             self.row_terms.append(terms)
             self.row_notes.append(note)
-            fresh.append(scores)
-        self.matrix = np.vstack([self.matrix, *fresh])
 
     def score_interest(
         self, interest: Interest, vector: np.ndarray | None, seeds: dict[str, Any]
@@ -333,7 +338,8 @@ class EditionMatcher:
             chosen = chosen[passing[n, chosen]]
             scores = np.round(best[n, chosen].astype(np.float64), 4).tolist()
             rows = best_row[n, chosen].tolist()
-            if liked is not None and liked[1][n] > 0:
+            has_model = liked is not None and liked[1][n] > 0
+            if has_model:
                 # Mostly the ratings' doing: their share of the score beats the interest's.
                 by_ratings = (2 * liked[0][n, chosen] > best[n, chosen]).tolist()
             else:
@@ -342,7 +348,7 @@ class EditionMatcher:
                 self.explain(int(i), score, row, rated)
                 for i, score, row, rated in zip(chosen, scores, rows, by_ratings, strict=True)
             ]
-            if not wanted[n] and profile.ratings is None:
+            if not wanted[n] and not has_model:
                 rankings.append(Ranking(self.trending(profile.limit, excluded[n])))
             elif not matches and self.send_trending_when_empty:
                 rankings.append(Ranking(self.trending(min(profile.limit, TRENDING_FALLBACK_PAPERS), excluded[n]), True))

@@ -29,12 +29,13 @@ class Command(BaseCommand):
         means = {n: harness.mean(r) for n, r in results.items()}
         cells = " ".join(f"{means[n].ndcg:16.3f} {means[n].precision:12.2f}" for n in names)
         self.stdout.write(f"{'MEAN (' + str(len(harness.profiles())) + ' profiles)':46} {cells}")
-        paraphrased = [p for p in harness.profiles() if p.paraphrase]
-        for name in names:
-            subset = harness.mean({p.name: results[name][p.name] for p in paraphrased})
-            self.stdout.write(
-                f"  {name}: paraphrased profiles only: nDCG@10 {subset.ndcg:.3f}, P@5 {subset.precision:.2f}"
-            )
+        for label, paraphrase in (("paraphrased", True), ("worded like the titles", False)):
+            subset = [p for p in harness.profiles() if p.paraphrase == paraphrase]
+            for name in names:
+                part = harness.mean({p.name: results[name][p.name] for p in subset})
+                self.stdout.write(
+                    f"  {name}: {len(subset)} {label} profiles: nDCG@10 {part.ndcg:.3f}, P@5 {part.precision:.2f}"
+                )
         if no_feedback:
             return
         self.stdout.write(
