@@ -75,7 +75,7 @@ def load_encoder() -> Any | None:
         _status = Status(LEXICAL, name, "PAPERBOY_SEMANTIC=off")
         log.info("Semantic ranking switched off: ranking is lexical only")
         return None
-    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    os.environ["HF_HUB_OFFLINE"] = "1"  # never download a model at run time
     try:
         from sentence_transformers import SentenceTransformer
     except ImportError:
