@@ -14,7 +14,7 @@ from digest.deliver import send_batch, sendable_batches
 from digest.evaluation.harness import profiles
 from digest.models import Delivery, Paper, Rating
 from subscriptions import links
-from tests.conftest import hf_day_items
+from tests.conftest import hf_day_items, save_screenshot
 from tests.factories import EDITION_DATE, load_day, make_subscriber
 
 pytestmark = pytest.mark.django_db
@@ -172,3 +172,22 @@ def test_with_the_setting_a_reader_with_no_match_gets_a_short_trending_email(smt
     text = message.get_body(preferencelist=("plain",)).get_content()
     assert "Today's 3 most upvoted papers" in text
     assert "BiPO: Bidirectional Partial Occlusion Network" in text
+
+
+@pytest.mark.browser
+@pytest.mark.django_db(transaction=True)
+def test_a_reader_rates_a_paper_in_the_browser(browser_page, live_server):
+    load_day()
+    paper = Paper.objects.get(arxiv_id="2509.00035")
+    ada = make_subscriber("ada@example.com", "continual learning")
+    url = live_server.url + path_of(links.feedback_url(ada.pk, paper.pk, "up"))
+
+    browser_page.goto(url)
+    save_screenshot(browser_page, "feedback-confirm")
+    assert not Rating.objects.exists()
+    browser_page.get_by_role("button", name="👍 Yes, more like this").click()
+    browser_page.wait_for_selector("text=Thanks, noted")
+    save_screenshot(browser_page, "feedback-thanks")
+
+    assert Rating.objects.get().vote == "up"
+    assert paper.title in browser_page.content()
