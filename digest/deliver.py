@@ -108,7 +108,7 @@ def rank_chunk(
 ) -> list[tuple[Subscriber, list[Match]]]:
     """Rank a chunk of subscribers at once (match.py); those with nothing to send are counted."""
     planned = []
-    for frequency in {s.frequency for s in subscribers}:
+    for frequency in sorted({s.frequency for s in subscribers}):
         group = [s for s in subscribers if s.frequency == frequency]
         for subscriber, ranking in zip(group, indexes[frequency].rank_many(subscriber_profiles(group)), strict=True):
             if ranking.matches:
