@@ -4,17 +4,24 @@ VENV := .venv
 BIN := $(VENV)/bin
 PY := $(BIN)/python
 
-.PHONY: run test lint install install-test browser migrate sample-day clean
+.PHONY: run test lint install install-test browser torch migrate sample-day clean
 
 $(BIN)/activate:
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 
-install: $(BIN)/activate
-	$(PY) -m pip install --quiet -e ".[dev]"
+install: $(BIN)/activate torch
+	$(PY) -m pip install --quiet -e ".[dev,semantic]"
 
-install-test: $(BIN)/activate browser
-	$(PY) -m pip install --quiet -e ".[dev,test]"
+install-test: $(BIN)/activate browser torch
+	$(PY) -m pip install --quiet -e ".[dev,test,semantic]"
+
+# The semantic extra needs torch. A CPU-only build, installed first so the extra does not pull
+# CUDA (several GB): `make install TORCH_INDEX=<a CPU-only wheel index>` where one can be reached.
+TORCH ?= torch==2.13.0
+TORCH_INDEX ?=
+torch: $(BIN)/activate
+	$(PY) -m pip install --quiet "$(TORCH)" $(if $(TORCH_INDEX),--index-url $(TORCH_INDEX))
 
 # Browser tests drive Debian's Chromium (Playwright's own browser download cannot work offline).
 browser:

@@ -226,6 +226,12 @@ PAPERBOY_MAX_ATTEMPTS = env_int("PAPERBOY_MAX_ATTEMPTS", 5, 1, 20)
 # send hour, which for most of the world is the next morning.
 PAPERBOY_INGEST_HOUR_UTC = env_int("PAPERBOY_INGEST_HOUR_UTC", 21, 0, 23)
 PAPERBOY_LIST_ID = env_str("PAPERBOY_LIST_ID", f"Paperboy daily digest <digest.{SITE_DOMAIN}>")
+# Matching (issue 4): "auto" uses sentence embeddings when the `semantic` extra is installed;
+# "off" ranks lexically only. With nothing above the threshold, optionally send a short
+# "here is what is trending" email instead of none.
+PAPERBOY_SEMANTIC = env_choice("PAPERBOY_SEMANTIC", "auto", ("auto", "off"))
+PAPERBOY_EMBEDDING_MODEL = env_str("PAPERBOY_EMBEDDING_MODEL", "all-MiniLM-L6-v2")
+PAPERBOY_SEND_TRENDING_WHEN_EMPTY = env_bool("PAPERBOY_SEND_TRENDING_WHEN_EMPTY", False)
 
 # --- Staff dashboard and health (issue 7) -------------------------------------------------
 PAPERBOY_ADMIN_URL = os.environ.get("PAPERBOY_ADMIN_URL") or "admin/"

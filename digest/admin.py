@@ -10,7 +10,7 @@ from django.http import HttpRequest, StreamingHttpResponse
 from django.utils.html import format_html_join
 from django.utils.safestring import mark_safe
 
-from digest import exports, staff, tasks
+from digest import exports, semantic, staff, tasks
 from digest.models import Delivery, DeliveryItem, Edition, Paper
 
 
@@ -39,6 +39,11 @@ class EditionAdmin(admin.ModelAdmin):
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False  # editions come from ingest
+
+    def changelist_view(self, request: HttpRequest, extra_context: dict | None = None):
+        # Staff see at a glance whether matching runs with embeddings or fell back to lexical.
+        extra_context = {"subtitle": f"Matching: {semantic.status(load=False)}", **(extra_context or {})}
+        return super().changelist_view(request, extra_context)
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Edition]:
         return (

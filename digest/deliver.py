@@ -46,15 +46,15 @@ from django.core.mail import BadHeaderError, EmailMultiAlternatives, get_connect
 from django.core.mail.backends.base import BaseEmailBackend
 from django.db import connection as database
 from django.db import transaction
-from django.db.models import F, Prefetch
+from django.db.models import F
 from django.db.models.functions import Now
 from django.utils import timezone
 
-from digest.match import Match, PaperIndex
+from digest.match import EditionMatcher, Match, edition_matcher, subscriber_profiles
 from digest.models import Delivery, DeliveryItem, Edition, Paper
 from digest.render import DigestItem, renderer_for
 from digest.send_rate import wait_for_slot
-from subscriptions.models import Interest, Subscriber
+from subscriptions.models import Subscriber
 
 log = logging.getLogger(__name__)
 
@@ -90,17 +90,17 @@ class SendResult:
 
 
 class EditionIndexes(dict):
-    """The edition's paper index per frequency (the day's papers, or the week's), built on
+    """The edition's matcher per frequency (the day's papers, or the week's), built on
     first use: once per planning run, shared by every subscriber."""
 
     def __init__(self, edition_date: dt.date) -> None:
         super().__init__()
         self.edition_date = edition_date
 
-    def __missing__(self, frequency: str) -> PaperIndex:
+    def __missing__(self, frequency: str) -> EditionMatcher:
         days = WEEKLY_WINDOW_DAYS if frequency == Subscriber.Frequency.WEEKLY else 1
         start = self.edition_date - dt.timedelta(days=days - 1)
-        self[frequency] = PaperIndex(list(Paper.objects.filter(edition_date__range=(start, self.edition_date))))
+        self[frequency] = edition_matcher(list(Paper.objects.filter(edition_date__range=(start, self.edition_date))))
         return self[frequency]
 
 
@@ -140,8 +140,7 @@ def due_subscriber_chunks(
     edition: Edition, now: dt.datetime, respect_send_hour: bool, result: PlanResult
 ) -> Iterator[tuple[str, list[Subscriber]]]:
     """(frequency, subscribers) chunks of at most PAPERBOY_BATCH_SIZE who are due and have
-    no delivery of this edition yet, with their topics loaded."""
-    topics = Prefetch("interests", queryset=Interest.objects.filter(kind=Interest.Kind.TOPIC), to_attr="topics")
+    no delivery of this edition yet, with their interests loaded."""
     for frequency in Subscriber.Frequency.values:
         candidates = (
             Subscriber.objects.taking_edition(edition.date)
@@ -158,14 +157,21 @@ def due_subscriber_chunks(
                 due.append(pk)
         size = settings.PAPERBOY_BATCH_SIZE
         for start in range(0, len(due), size):
-            chunk = Subscriber.objects.filter(pk__in=due[start : start + size]).prefetch_related(topics).order_by("pk")
+            chunk = (
+                Subscriber.objects.filter(pk__in=due[start : start + size]).prefetch_related("interests").order_by("pk")
+            )
             yield frequency, list(chunk)
 
 
-def rank_chunk(index: PaperIndex, subscribers: Sequence[Subscriber]) -> list[list[Match]]:
-    """Each subscriber's matches, in order (an empty list when nothing scores high enough)."""
-    threshold = settings.PAPERBOY_MATCH_THRESHOLD
-    return [index.rank([t.value for t in s.topics], s.max_papers, threshold) for s in subscribers]
+def rank_chunk(matcher: EditionMatcher, subscribers: Sequence[Subscriber]) -> list[list[Match]]:
+    """Each subscriber's matches, in order (an empty list when nothing scores high enough),
+    the whole chunk scored at once (match.py)."""
+    return [ranking.matches for ranking in matcher.rank_many(subscriber_profiles(subscribers))]
+
+
+def matches_for(subscriber: Subscriber, edition_date: dt.date) -> list[Match]:
+    """One subscriber ranked exactly as planning ranks them: for previews, never for sending."""
+    return rank_chunk(EditionIndexes(edition_date)[subscriber.frequency], [subscriber])[0]
 
 
 def is_due(subscriber: Subscriber, edition: Edition, now: dt.datetime) -> bool:

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import datetime as dt
 
-from django.conf import settings
 from django.contrib.admin.views.decorators import staff_member_required
 from django.core import signing
 from django.http import HttpRequest, HttpResponse
@@ -15,7 +14,7 @@ from django.views.decorators.http import require_GET
 from digest.models import Delivery
 from digest.render import DigestItem, delivery_items, from_address, renderer_for
 from subscriptions import links
-from subscriptions.models import Interest, Subscriber
+from subscriptions.models import Subscriber
 
 
 @require_GET
@@ -80,10 +79,6 @@ def staff_preview(request: HttpRequest) -> HttpResponse:
 
 def ranked_now(subscriber: Subscriber, edition_date: dt.date) -> list[DigestItem]:
     """What planning would choose for this subscriber today (the same call as deliver.plan_edition)."""
-    from digest.deliver import EditionIndexes  # deliver imports render; this page sits above both
+    from digest.deliver import matches_for  # deliver imports render; this page sits above both
 
-    topics = subscriber.interests.filter(kind=Interest.Kind.TOPIC).values_list("value", flat=True)
-    matches = EditionIndexes(edition_date)[subscriber.frequency].rank(
-        list(topics), subscriber.max_papers, settings.PAPERBOY_MATCH_THRESHOLD
-    )
-    return [DigestItem(match.paper, match.why, match.interest) for match in matches]
+    return [DigestItem(match.paper, match.why, match.interest) for match in matches_for(subscriber, edition_date)]

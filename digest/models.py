@@ -59,6 +59,10 @@ class Paper(models.Model):
     sources = models.JSONField(default=list, blank=True, help_text="Which sources listed it: hf, arxiv")
     ai_summary = models.TextField(blank=True)
     ai_keywords = models.JSONField(default=list, blank=True)
+    # The paper's vector for matching (float32 bytes), computed once and kept; vector_kind names
+    # the model that made it, so a change of model recomputes it (digest/semantic.py).
+    vector = models.BinaryField(null=True, blank=True, editable=False)
+    vector_kind = models.CharField(max_length=100, blank=True, editable=False)
     created_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -168,3 +172,25 @@ class DeliveryItem(models.Model):
 
     def __str__(self) -> str:
         return f"#{self.position + 1} {self.paper.arxiv_id}"
+
+
+class Rating(models.Model):
+    """A subscriber's 👍 or 👎 on a paper, from the links in their email; a second vote replaces
+    the first. digest/feedback.py learns their taste from these."""
+
+    class Vote(models.TextChoices):
+        UP = "up", "👍"
+        DOWN = "down", "👎"
+
+    subscriber = models.ForeignKey(Subscriber, on_delete=models.CASCADE, related_name="ratings")
+    paper = models.ForeignKey(Paper, on_delete=models.CASCADE, related_name="ratings")
+    vote = models.CharField(max_length=4, choices=Vote.choices)
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["subscriber", "paper"], name="rating_once_per_paper")]
+        ordering = ["-updated_at"]
+
+    def __str__(self) -> str:
+        return f"{self.subscriber} {self.get_vote_display()} {self.paper.arxiv_id}"

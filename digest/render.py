@@ -405,7 +405,7 @@ def trending_why(weekly: bool) -> str:
 def introduction(matched: int, trending: int, weekly: bool) -> str:
     when = "this week" if weekly else "today"
     if not matched:
-        return f"The {trending} most upvoted papers {when}"
+        return f"Nothing matched your interests {when}: here are the {trending} most upvoted papers"
     return f"{matched} new paper{'s' if matched != 1 else ''} matched your interests {when}"
 
 

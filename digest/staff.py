@@ -16,10 +16,9 @@ from django.db import transaction
 from django.db.models import Prefetch
 
 from digest import deliver, tasks
-from digest.deliver import EditionIndexes
 from digest.models import Delivery, DeliveryItem, Edition
 from digest.render import DigestItem, renderer_for
-from subscriptions.models import Interest, Subscriber
+from subscriptions.models import Subscriber
 
 # Every "failed" state, in one place.
 FAILED_STATUSES: tuple[str, ...] = (Delivery.Status.FAILED_TEMPORARY, Delivery.Status.FAILED_PERMANENT)
@@ -59,10 +58,7 @@ def digest_items(subscriber: Subscriber, edition_date: dt.date) -> list[DigestIt
     )
     if planned is not None:
         return [DigestItem(i.paper, i.why, i.matched_interest) for i in planned.items.all()]
-    topics = list(subscriber.interests.filter(kind=Interest.Kind.TOPIC).values_list("value", flat=True))
-    index = EditionIndexes(edition_date)[subscriber.frequency]
-    matches = index.rank(topics, subscriber.max_papers, settings.PAPERBOY_MATCH_THRESHOLD)
-    return [DigestItem(m.paper, m.why, m.interest) for m in matches]
+    return [DigestItem(m.paper, m.why, m.interest) for m in deliver.matches_for(subscriber, edition_date)]
 
 
 def send_test_digest(subscriber: Subscriber, address: str, edition: Edition) -> str:

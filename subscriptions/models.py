@@ -210,14 +210,15 @@ class Subscriber(models.Model):
 
 
 class Interest(models.Model):
-    """One thing a subscriber follows. Only topics are matched today; the other kinds are
-    stored so signup and matching can grow into them without a schema change."""
+    """One thing a subscriber follows (or, for an exclusion, does not want); digest/match.py
+    ranks papers by every kind. subscriptions/interests.py turns typed lines into these."""
 
     class Kind(models.TextChoices):
         TOPIC = "topic", "Topic"
         CATEGORY = "category", "arXiv category"
         AUTHOR = "author", "Author"
         PAPER = "paper", "Seed paper"
+        EXCLUDE = "exclude", "Exclusion (not: …)"
 
     subscriber = models.ForeignKey(Subscriber, on_delete=models.CASCADE, related_name="interests")
     kind = models.CharField(max_length=16, choices=Kind.choices, default=Kind.TOPIC)

@@ -4,13 +4,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from django.conf import settings
-
 from digest.day import latest_edition
-from digest.deliver import EditionIndexes
+from digest.deliver import matches_for
 from digest.match import Match
 from digest.models import Edition
-from subscriptions.models import Interest, Subscriber
+from subscriptions.models import Subscriber
 
 
 @dataclass(frozen=True)
@@ -20,11 +18,8 @@ class Preview:
 
 
 def next_digest(subscriber: Subscriber) -> Preview:
-    """Ranked the way digest.deliver.plan_edition ranks a due subscriber, from the newest
-    edition; when matching grows, change this one call to follow it."""
+    """Ranked the way digest.deliver.plan_edition ranks a due subscriber, from the newest edition."""
     edition = latest_edition()
     if edition is None:
         return Preview(None, [])
-    index = EditionIndexes(edition.date)[subscriber.frequency]
-    topics = subscriber.interest_values(Interest.Kind.TOPIC)
-    return Preview(edition, index.rank(topics, subscriber.max_papers, settings.PAPERBOY_MATCH_THRESHOLD))
+    return Preview(edition, matches_for(subscriber, edition.date))

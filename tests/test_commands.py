@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import io
 import json
+import re
 import subprocess
 from pathlib import Path
 
@@ -216,18 +217,36 @@ def test_rank_papers_json_of_a_topic_nobody_wrote_about_is_an_empty_list():
 
 def test_rank_papers_prints_a_numbered_list_with_scores_and_reasons():
     output = run("rank_papers", "--papers", str(SAMPLE_DAY), "--topic", "robots", "--limit", "2")
-    lines = output.splitlines()
+    mode, *lines = output.splitlines()
 
+    assert mode.startswith("Ranking: ")  # semantic + lexical, or lexical only without the extra
     assert len(lines) == 4
-    assert lines[0].startswith(" 1. 0.890  2509.00091  Redefining Robot Generalization")
+    assert re.match(r" 1\. 0\.\d{3}  2509\.00091  Redefining Robot Generalization", lines[0])
     assert lines[1].strip() == "Matches your topic \u201crobots\u201d"
     assert lines[2].startswith(" 2. ")
+
+
+def test_rank_papers_takes_interests_as_a_subscriber_types_them():
+    rows = rank_json(
+        "--interest", "continual learning", "--interest", "not: medical", "--interest", "2509.00010", "--limit", "40"
+    )
+    by_id = {row["id"]: row for row in rows}
+
+    assert "2509.00082" not in by_id  # Towards General Purpose Medical AI: Continual Learning ...
+    assert "2509.00010" not in by_id  # the seed paper itself
+    assert by_id["2509.00035"]["why"] == "Matches your topic \u201ccontinual learning\u201d"
+    assert by_id["2509.00012"]["why"].startswith("Similar to a paper you follow: \u201cLearning Diverse Bimanual")
+
+
+def test_rank_papers_rejects_a_bad_interest_line():
+    with pytest.raises(CommandError, match="'attention' is not an arXiv id"):
+        rank_json("--interest", "paper: attention")
 
 
 def test_rank_papers_says_so_when_nothing_matches():
     output = run("rank_papers", "--papers", str(SAMPLE_DAY), "--topic", "quokka husbandry")
 
-    assert output.strip() == "No paper scored above the threshold."
+    assert output.strip().splitlines()[-1] == "No paper scored above the threshold."
 
 
 def test_rank_papers_rejects_a_file_that_is_not_hf_json():

@@ -84,7 +84,7 @@ def test_subscriber_without_topics_gets_only_the_days_trending_papers():
     (message,) = mail.outbox
     top = list(Paper.objects.order_by("-upvotes", "title")[:5])
     assert message.subject == "Paperboy, 3 Sep: today's top papers"
-    assert "The 5 most upvoted papers today" in message.body
+    assert "Nothing matched your interests today: here are the 5 most upvoted papers" in message.body
     html = html_of(message)
     assert ">For you</p>" not in html
     assert section_of(html, "Trending today").count('class="card"') == 5
