@@ -10,6 +10,7 @@ from django.conf import settings
 from django.db import transaction
 from django.forms.models import construct_instance
 
+from subscriptions.interests import parse_interest_line
 from subscriptions.models import DEFAULT_MAX_PAPERS, MAX_PAPERS, Interest, Subscriber, known_timezones
 
 MAX_INTERESTS_PER_KIND = 20
@@ -80,7 +81,8 @@ class PreferencesForm(forms.ModelForm):
         noun="topic",
         commas=True,
         label="Topics",
-        help_text="One per line or separated by commas, e.g. “diffusion models”. "
+        help_text="One per line or separated by commas, e.g. “diffusion models”. Add papers you liked by "
+        "arXiv id (“2509.01234”) and leave things out with “not: medical imaging”. "
         "Leave empty to get the day's most upvoted papers.",
     )
     categories = forms.MultipleChoiceField(
@@ -126,9 +128,15 @@ class PreferencesForm(forms.ModelForm):
         }
 
     INTEREST_FIELDS = {
-        "topics": Interest.Kind.TOPIC,
         "categories": Interest.Kind.CATEGORY,
         "authors": Interest.Kind.AUTHOR,
+    }
+    # The topics box also takes seed papers and exclusions, written as subscriptions/interests.py
+    # reads them, and shows them back the same way.
+    TOPIC_BOX_KINDS = {
+        Interest.Kind.TOPIC: "{}",
+        Interest.Kind.PAPER: "arXiv:{}",
+        Interest.Kind.EXCLUDE: "not: {}",
     }
 
     def __init__(self, *args, **kwargs) -> None:
@@ -137,6 +145,23 @@ class PreferencesForm(forms.ModelForm):
         if self.instance.pk and not self.is_bound:
             for name, kind in self.INTEREST_FIELDS.items():
                 self.initial[name] = self.instance.interest_values(kind)
+            self.initial["topics"] = [
+                shown.format(value)
+                for kind, shown in self.TOPIC_BOX_KINDS.items()
+                for value in self.instance.interest_values(kind)
+            ]
+
+    def clean_topics(self) -> list[tuple[str, str]]:
+        """(kind, value) for each line: a topic, a seed paper or an exclusion (interests.py)."""
+        parsed, errors = [], []
+        for line in self.cleaned_data["topics"]:
+            try:
+                parsed.append(parse_interest_line(line))
+            except forms.ValidationError as error:
+                errors.extend(error.messages)
+        if errors:
+            raise forms.ValidationError(errors)
+        return parsed
 
     def clean_timezone(self) -> str:
         name = self.cleaned_data["timezone"].strip()
@@ -145,8 +170,14 @@ class PreferencesForm(forms.ModelForm):
         return name
 
     def interests(self) -> dict[str, list[str]]:
+        """Every kind's values (empty lists too, so a removed interest is deleted)."""
+        values: dict[str, list[str]] = {kind: [] for kind in Interest.Kind.values}
+        for name, kind in self.INTEREST_FIELDS.items():
+            values[kind].extend(self.cleaned_data[name])
+        for kind, value in self.cleaned_data["topics"]:  # "cat: cs.CL" or "author: …" typed there
+            values[kind].append(value)
         # dict.fromkeys: a hand-made POST may repeat a checkbox value.
-        return {kind: list(dict.fromkeys(self.cleaned_data[name])) for name, kind in self.INTEREST_FIELDS.items()}
+        return {kind: list(dict.fromkeys(found)) for kind, found in values.items()}
 
     def save(self, commit: bool = True) -> Subscriber:
         return self.apply_to(self.instance)

@@ -62,6 +62,31 @@ def test_saving_replaces_topics_and_settings(client, ada):
     assert (ada.max_papers, ada.send_hour) == (3, 7)
 
 
+def test_the_topics_box_takes_seed_papers_and_exclusions_and_shows_them_back(client, ada):
+    data = signup_data(topics="world models\nnot: medical imaging\narXiv:2509.01234v2", authors="", categories=[])
+    data.pop("email")
+
+    client.post(manage_path(ada), data)
+
+    ada.refresh_from_db()
+    assert ada.interest_values("topic") == ["world models"]
+    assert ada.interest_values("exclude") == ["medical imaging"]
+    assert ada.interest_values("paper") == ["2509.01234"]
+    page = client.get(manage_path(ada)).content.decode()
+    assert ">\nworld models\narXiv:2509.01234\nnot: medical imaging</textarea>" in page
+
+
+def test_a_seed_paper_that_is_not_an_arxiv_id_is_refused_next_to_the_topics(client, ada):
+    data = signup_data(topics="paper: my favourite one", authors="", categories=[])
+    data.pop("email")
+
+    page = client.post(manage_path(ada), data).content.decode()
+
+    assert escape("'my favourite one' is not an arXiv id; write it like 2509.01234.") in page
+    ada.refresh_from_db()
+    assert ada.interest_values("topic") == ["reinforcement learning"]
+
+
 def test_bad_input_changes_nothing_and_says_why(client, ada):
     data = signup_data(topics="diffusion models", timezone="Nowhere/Land")
     data.pop("email")
