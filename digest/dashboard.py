@@ -5,12 +5,13 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 
-from django.db.models import Count, Q
+from django.db.models import Count, F, Q
 from django.db.models.functions import Lower, TruncDate
 from django.utils import timezone
 
+from digest import semantic
 from digest.day import latest_edition
-from digest.models import Delivery, DeliveryItem, Edition, Paper
+from digest.models import Delivery, DeliveryItem, Edition, Paper, Rating
 from digest.staff import FAILED_STATUSES
 from subscriptions.models import Interest, Subscriber
 
@@ -201,6 +202,24 @@ def papers_most_sent(today: dt.date, days: int = SUBSCRIBER_DAYS, limit: int = T
     return [papers[paper_id] for paper_id, _ in top]
 
 
+def papers_most_liked(today: dt.date, days: int = SUBSCRIBER_DAYS, limit: int = TOP) -> list[Paper]:
+    """Papers by 👍 minus 👎 over the period's votes, with both counts, best first."""
+    start = today - dt.timedelta(days=days - 1)
+    up, down = Count("pk", filter=Q(vote=Rating.Vote.UP)), Count("pk", filter=Q(vote=Rating.Vote.DOWN))
+    top = list(
+        Rating.objects.filter(updated_at__date__gte=start)
+        .order_by()
+        .values_list("paper")
+        .annotate(up=up, down=down)
+        .filter(up__gt=0)
+        .order_by(F("down") - F("up"), "paper")[:limit]
+    )
+    papers = Paper.objects.in_bulk([paper_id for paper_id, _, _ in top])
+    for paper_id, ups, downs in top:
+        papers[paper_id].likes, papers[paper_id].dislikes = ups, downs
+    return [papers[paper_id] for paper_id, _, _ in top]
+
+
 # --- Ingest ------------------------------------------------------------------------------
 
 
@@ -288,6 +307,8 @@ class Dashboard:
     sources: list[SourceHealth]
     topics: list[tuple[str, int]]
     most_sent: list[Paper]
+    most_liked: list[Paper]
+    matching: str
     delivery_groups: list[tuple[str, str]] = field(default_factory=delivery_groups)
     totals: dict[str, int] = field(default_factory=dict)
 
@@ -306,6 +327,8 @@ def build(today: dt.date | None = None) -> Dashboard:
         sources=source_health(),
         topics=most_followed_topics(),
         most_sent=papers_most_sent(today),
+        most_liked=papers_most_liked(today),
+        matching=str(semantic.status(load=False)),
         totals={
             "signups": sum(n for _, n in subscribers.signups),
             "unsubscribed": sum(n for _, n in subscribers.unsubscribes),

@@ -13,7 +13,7 @@ from django.contrib.auth import get_user_model
 from django.core import mail
 
 from config.celery import app
-from digest.models import Delivery, DeliveryItem, Edition, Paper
+from digest.models import Delivery, DeliveryItem, Edition, Paper, Rating
 from subscriptions.models import Subscriber
 from tests.factories import EDITION_DATE, load_day, make_subscriber
 
@@ -157,19 +157,46 @@ def test_todays_progress_is_served_as_json_for_the_page_to_poll(staff_client, a_
     assert progress["counts"]["sent"] == 4 and progress["finished_percent"] == 100.0
 
 
+def test_the_papers_most_liked_are_ranked_by_votes_with_both_counts(staff_client, on_sept_4):
+    load_day()
+    liked, mixed, disliked = Paper.objects.order_by("pk")[:3]
+    readers = [make_subscriber(f"reader{n}@example.com", "robotics") for n in range(3)]
+    for reader in readers:
+        Rating.objects.create(subscriber=reader, paper=liked, vote=Rating.Vote.UP)
+        Rating.objects.create(subscriber=reader, paper=disliked, vote=Rating.Vote.DOWN)
+    Rating.objects.create(subscriber=readers[0], paper=mixed, vote=Rating.Vote.UP)
+    Rating.objects.create(subscriber=readers[1], paper=mixed, vote=Rating.Vote.DOWN)
+
+    page = staff_client.get(DASHBOARD).content.decode()
+
+    most_liked = cell(page, "pb-most-liked")
+    assert most_liked.startswith(liked.title[:40]) and "👍 3 · 👎 0" in most_liked
+    assert "👍 1 · 👎 1" in most_liked
+    assert disliked.title[:40] not in most_liked  # no 👍 at all: not "liked"
+
+
+def test_the_dashboard_says_how_papers_are_matched(staff_client, settings):
+    settings.PAPERBOY_SEMANTIC = "off"
+
+    page = staff_client.get(DASHBOARD).content.decode()
+
+    assert cell(page, "pb-matching") == "Matching: lexical only (PAPERBOY_SEMANTIC=off)"
+
+
 def test_an_empty_installation_shows_an_empty_dashboard(staff_client):
     page = staff_client.get(DASHBOARD).content.decode()
 
     assert "No edition with papers yet" in page
     assert "Nobody signed up in the last 30 days." in page
     assert "No digests sent yet." in page
+    assert "No votes yet." in page
     assert staff_client.get(PROGRESS).json()["edition_date"] is None
 
 
 def test_the_dashboard_costs_a_fixed_number_of_queries(staff_client, a_week_of_paperboy, django_assert_max_num_queries):
     for n in range(40):
         make_subscriber(f"more{n}@example.com", f"topic {n}")
-    with django_assert_max_num_queries(17):
+    with django_assert_max_num_queries(19):
         assert staff_client.get(DASHBOARD).status_code == 200
 
 
