@@ -7,16 +7,8 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 
 from digest import feedback as ratings
-from digest.day import latest_edition
 from digest.models import Paper
 from subscriptions.models import Subscriber
-
-
-def home(request: HttpRequest) -> HttpResponse:
-    """The newest edition's papers, most upvoted first."""
-    edition = latest_edition()
-    papers = edition.papers().order_by("-upvotes", "arxiv_id")[:50] if edition else []
-    return render(request, "digest/home.html", {"edition": edition, "papers": papers})
 
 
 @csrf_exempt  # the signed token is the authority; mail apps' browsers often refuse the CSRF cookie

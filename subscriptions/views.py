@@ -249,8 +249,3 @@ def unsubscribe(request: HttpRequest, token: str) -> HttpResponse:
         subscriber.unsubscribe()
         return render(request, "subscriptions/unsubscribed.html", {"subscriber": subscriber})
     return render(request, "subscriptions/unsubscribe_confirm.html", {"subscriber": subscriber})
-
-
-def link_not_built(request: HttpRequest, token: str) -> HttpResponse:
-    """Placeholder for a signed-link page that is not built yet."""
-    return render(request, "subscriptions/bad_link.html", status=404)
