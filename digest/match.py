@@ -11,7 +11,9 @@ Scores are in [0, 1], so one threshold (PAPERBOY_MATCH_THRESHOLD) means the same
 kind of interest:
 - topic: lexical and semantic scores fused as a probabilistic OR, 1 - (1 - lex)(1 - sem), so
   either strong signal carries a paper and both together carry it further. The lexical score
-  is BM25 divided by the topic's ceiling, plus a bonus when the whole phrase appears.
+  is BM25 divided by the topic's ceiling, plus a bonus when the whole phrase appears. The
+  semantic score mixes the cosine with the whole paper and with its closest abstract sentence
+  (SENTENCE_SHARE), so a topic worded unlike the title still finds the sentence that says it.
 - author: an exact (case-insensitive) author name scores 1; topics top out at TOPIC_CEILING.
 - category: a paper in a followed arXiv category scores CATEGORY_SCORE.
 - seed paper: the calibrated cosine between the seed paper and each paper.
@@ -45,6 +47,11 @@ PHRASE_BONUS_ABSTRACT = 0.1
 # Cosines of all-MiniLM-L6-v2: unrelated papers sit below ~0.25, clearly related ones above ~0.5.
 COSINE_FLOOR = 0.25
 COSINE_SPAN = 0.35
+# The share of a topic's closeness that comes from the paper's closest abstract sentence, the
+# rest from the whole paper's vector. On the labelled day (manage.py evaluate_matching) 0.2-0.3
+# lifts both the topics worded like titles and the paraphrased ones; the whole vector alone
+# misses paraphrases, the best sentence alone is noisy (one generic sentence can match anything).
+SENTENCE_SHARE = 0.25
 # Paper-to-paper cosines run higher (a day's papers share a field): on the sample day the median
 # pair is 0.45 and a paper's closest neighbours 0.7-0.8. Hashed word vectors run lower.
 SEED_FLOOR_SPAN = {True: (0.55, 0.30), False: (0.2, 0.35)}
@@ -232,6 +239,7 @@ class EditionMatcher:
         self.index = PaperIndex(self.papers)
         self.semantic = semantic.is_semantic()
         self.vectors = semantic.paper_vectors(self.papers)
+        self.sentences = semantic.sentence_vectors(self.papers) if self.semantic else None
         self.upvotes = np.array([p.upvotes or 0 for p in self.papers], dtype=np.int64)
         self.trending_order = sorted(range(len(self.papers)), key=lambda i: (-self.upvotes[i], self.papers[i].title))
         self.tiebreak = np.empty(len(self.papers), dtype=np.float64)
@@ -262,30 +270,36 @@ class EditionMatcher:
         new = [i for i in dict.fromkeys(interests) if i not in self.rows]
         if not new:
             return
-        topics = [i.value for i in new if i.kind in (TOPIC, EXCLUDE)]
-        topic_vectors = dict(zip(topics, semantic.interest_vectors.get(topics), strict=True)) if self.semantic else {}
+        topics = list(dict.fromkeys(i.value for i in new if i.kind in (TOPIC, EXCLUDE)))
+        closeness = dict(zip(topics, self.closeness(topics), strict=True)) if self.semantic and topics else {}
         seeds = self.seed_lookup([i.value for i in new if i.kind == PAPER])
         if len(self.interests) + len(new) > len(self.buffer):
             grown = np.zeros((2 * (len(self.interests) + len(new)), len(self.papers)), dtype=np.float32)
             grown[: len(self.interests)] = self.matrix
             self.buffer = grown
         for interest in new:
-            scores, terms, note = self.score_interest(interest, topic_vectors.get(interest.value), seeds)
+            scores, terms, note = self.score_interest(interest, closeness.get(interest.value), seeds)
             self.buffer[len(self.interests)] = scores
             self.rows[interest] = len(self.interests)
             self.interests.append(interest)
             self.row_terms.append(terms)
             self.row_notes.append(note)
 
+    def closeness(self, topics: Sequence[str]) -> np.ndarray:
+        """topics x papers: cosine with the whole paper mixed with its closest abstract sentence."""
+        vectors = semantic.interest_vectors.get(topics)
+        whole = vectors @ self.vectors.T
+        return (1 - SENTENCE_SHARE) * whole + SENTENCE_SHARE * self.sentences.best(vectors)
+
     def score_interest(
-        self, interest: Interest, vector: np.ndarray | None, seeds: dict[str, Any]
+        self, interest: Interest, closeness: np.ndarray | None, seeds: dict[str, Any]
     ) -> tuple[np.ndarray, dict[int, tuple[str, ...]], str]:
         scores = np.zeros(len(self.papers), dtype=np.float32)
         if interest.kind in (TOPIC, EXCLUDE):
             lexical, terms = self.index.score_topic(interest.value)
-            if vector is None:
+            if closeness is None:
                 return TOPIC_CEILING * lexical, terms, ""
-            meaning = calibrate(self.vectors @ vector)
+            meaning = calibrate(closeness)
             # Name the words only where they, not the meaning, carried the paper.
             terms = {doc: words for doc, words in terms.items() if lexical[doc] >= meaning[doc]}
             return (TOPIC_CEILING * (1 - (1 - lexical) * (1 - meaning))).astype(np.float32), terms, ""

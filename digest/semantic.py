@@ -13,6 +13,7 @@ import hashlib
 import importlib.util
 import logging
 import os
+import re
 import threading
 from collections import OrderedDict
 from collections.abc import Sequence
@@ -33,6 +34,10 @@ LEXICAL_DIMENSIONS = 2**11
 MAX_TOKENS = 256  # a title and the start of the abstract; the whole abstract adds little and costs a lot
 INTEREST_CACHE_SIZE = 50_000
 PAPER_CACHE_SIZE = 5_000  # a week of papers, comfortably
+SENTENCE_CACHE_SIZE = 50_000  # about nine sentences per abstract: a week of papers
+SENTENCE_BREAK = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9])")
+MIN_SENTENCE_WORDS = 3  # shorter pieces ("e.g.", "Fig. 2") say nothing on their own
+QUERY_BLOCK = 256  # interests scored against the sentences at a time, to bound memory
 DJANGO_CACHE_SECONDS = 7 * 24 * 3600
 NOT_INSTALLED = "sentence-transformers is not installed: pip install '.[semantic]'"
 
@@ -212,9 +217,46 @@ def paper_vectors(papers: Sequence[Any]) -> np.ndarray:
     return np.stack([np.frombuffer(p.vector, dtype=np.float32) for p in papers])
 
 
+def abstract_sentences(paper: Any) -> list[str]:
+    """The abstract's sentences; the title when the abstract has none."""
+    pieces = SENTENCE_BREAK.split(paper.abstract.strip())
+    return [s for s in pieces if len(s.split()) >= MIN_SENTENCE_WORDS] or [paper.title]
+
+
+@dataclass(frozen=True)
+class SentenceVectors:
+    """One row per sentence of each paper's abstract, a paper's rows together (from `starts`).
+
+    A paper's single vector blurs its abstract into one point, so an interest worded unlike
+    the title but close to one sentence of the abstract (what the paper does, in other words)
+    is missed; the best sentence catches it."""
+
+    vectors: np.ndarray
+    starts: np.ndarray  # each paper's first row
+
+    def best(self, queries: np.ndarray) -> np.ndarray:
+        """queries x papers: each paper's highest sentence cosine with each query."""
+        best = np.zeros((len(queries), len(self.starts)), dtype=np.float32)
+        if not len(self.starts):
+            return best
+        for start in range(0, len(queries), QUERY_BLOCK):
+            cosines = queries[start : start + QUERY_BLOCK] @ self.vectors.T
+            best[start : start + QUERY_BLOCK] = np.maximum.reduceat(cosines, self.starts, axis=1)
+        return best
+
+
+def sentence_vectors(papers: Sequence[Any]) -> SentenceVectors:
+    """The papers' sentence vectors, cached by text like paper vectors (once per edition)."""
+    per_paper = [abstract_sentences(p) for p in papers]
+    counts = np.array([len(s) for s in per_paper], dtype=np.int64)
+    starts = np.concatenate([[0], np.cumsum(counts)[:-1]]).astype(np.int64) if per_paper else counts
+    return SentenceVectors(sentence_text_vectors.get([s for sentences in per_paper for s in sentences]), starts)
+
+
 def cache_key(kind: str, text: str) -> str:
     return "paperboy:vec:" + hashlib.sha1(f"{kind}\n{text}".encode()).hexdigest()
 
 
 interest_vectors = TextVectors()
 paper_text_vectors = TextVectors(PAPER_CACHE_SIZE)
+sentence_text_vectors = TextVectors(SENTENCE_CACHE_SIZE)

@@ -136,7 +136,10 @@ def test_stemming_lets_robots_match_robot_and_robotic_titles():
 
 
 def test_stemming_matches_the_same_papers_for_singular_and_plural():
-    assert ids(rank("robots")) == ids(rank("robot"))
+    # The same papers; their order may differ a little, since "robot" and "robots" are not the
+    # same point in the embedding space.
+    assert set(ids(rank("robots"))) == set(ids(rank("robot")))
+    assert ids(rank("robots"))[:5] == ids(rank("robot"))[:5]
 
 
 def test_why_names_the_topic_when_every_word_matched():

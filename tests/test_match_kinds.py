@@ -157,6 +157,32 @@ def test_paper_vectors_are_computed_once_and_kept_on_the_paper():
     assert all(p.vector_kind == semantic.vector_kind() for p in papers)
 
 
+def test_an_abstract_is_split_into_sentences_without_fragments():
+    paper = dataclasses.replace(
+        sample_papers()[0],
+        abstract="We study continual learning in robots, e.g. arms. Fig. 2 shows the whole setup. It works.",
+    )
+
+    assert semantic.abstract_sentences(paper) == [
+        "We study continual learning in robots, e.g. arms.",
+        "2 shows the whole setup.",
+    ]
+    assert semantic.abstract_sentences(dataclasses.replace(paper, abstract="")) == [paper.title]
+
+
+@semantic_installed
+def test_each_paper_scores_by_its_closest_abstract_sentence():
+    papers = sample_papers()[:6]
+    sentence = semantic.abstract_sentences(papers[3])[2]
+
+    best = semantic.sentence_vectors(papers).best(semantic.encode([sentence]))
+
+    assert best.shape == (1, 6)
+    assert best[0, 3] == pytest.approx(1.0, abs=1e-3)
+    assert best[0].argmax() == 3
+    assert (best[0, [0, 1, 2, 4, 5]] < 0.95).all()
+
+
 # --- Many subscribers at once ------------------------------------------------------------------
 
 

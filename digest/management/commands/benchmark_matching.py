@@ -38,6 +38,12 @@ class Command(BaseCommand):
         started = time.perf_counter()
         vectors = semantic.paper_vectors(day)
         self.report(f"paper vectors for {papers} papers (once per day, then stored on Paper)", started)
+        if semantic.is_semantic():
+            started = time.perf_counter()
+            sentences = semantic.sentence_vectors(day)
+            self.report(
+                f"{len(sentences.vectors)} abstract sentence vectors (once per edition, then cached by text)", started
+            )
 
         started = time.perf_counter()
         profiles = synthetic_profiles(subscribers, day, vectors, rated, rng)
