@@ -199,13 +199,15 @@ class SMTPSink:
 
     def outage(self, seconds: float) -> None:
         """Stop listening now and come back on the same port after `seconds`."""
+        self.go_down()
+        threading.Timer(seconds, self.come_back).start()
+
+    def go_down(self) -> None:
         self.controller.stop()
 
-        def come_back() -> None:
-            self.controller = Controller(self, hostname="127.0.0.1", port=self.port)
-            self.controller.start()
-
-        threading.Timer(seconds, come_back).start()
+    def come_back(self) -> None:
+        self.controller = Controller(self, hostname="127.0.0.1", port=self.port)
+        self.controller.start()
 
     @property
     def messages(self) -> list[EmailMessage]:

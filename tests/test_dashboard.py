@@ -175,12 +175,11 @@ def test_the_papers_most_liked_are_ranked_by_votes_with_both_counts(staff_client
     assert disliked.title[:40] not in most_liked  # no 👍 at all: not "liked"
 
 
-def test_the_dashboard_says_how_papers_are_matched(staff_client, settings):
-    settings.PAPERBOY_SEMANTIC = "off"
-
+def test_the_dashboard_says_how_papers_are_matched(staff_client):
+    # make test and CI install the semantic extra (tests/test_match_kinds.py covers the fallback).
     page = staff_client.get(DASHBOARD).content.decode()
 
-    assert cell(page, "pb-matching") == "Matching: lexical only (PAPERBOY_SEMANTIC=off)"
+    assert cell(page, "pb-matching") == "Matching: semantic + lexical (all-MiniLM-L6-v2)"
 
 
 def test_an_empty_installation_shows_an_empty_dashboard(staff_client):
