@@ -41,6 +41,7 @@ TRENDING_COUNT = 3  # "Trending today" under the matched papers
 AUTHORS_SHOWN = 4
 SUMMARY_SENTENCES = 3
 SUMMARY_CHARS = 420
+SUBJECT_TITLE_CHARS = 70
 WEEK_DAYS = 7  # a weekly subscriber's window, as deliver.WEEKLY_WINDOW_DAYS plans it
 # Every per-recipient value the templates leave a slot for.
 SLOTS = (
@@ -280,7 +281,9 @@ class EditionRenderer:
                 "edition_date": self.edition_date,
                 "weekly": weekly,
                 "trending_only": not for_you,
-                "first_title": first.title,
+                # Cut with three dots, not "…": one non-ASCII character makes Subject an
+                # encoded word, which the email package then re-encodes for every message.
+                "first_title": Truncator(first.title).chars(SUBJECT_TITLE_CHARS, truncate="..."),
                 "count": len(for_you),
             }
             # Paper titles may hold newlines: folded into spaces, they can never start a header.
