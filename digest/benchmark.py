@@ -14,6 +14,7 @@ import json
 import logging
 import os
 import random
+import secrets
 import socket
 import subprocess
 import sys
@@ -59,6 +60,7 @@ class Figures:
     subscribers: int
     papers: int
     workers: int
+    concurrency: int
     smtp: str
     seconds: dict[str, float] = dataclasses.field(default_factory=dict)
     emails_per_s: float = 0.0
@@ -182,7 +184,7 @@ class CountingSink:
         self.controller.stop()
 
 
-def start_workers(count: int, host: str, port: int, queue: str) -> list[subprocess.Popen]:
+def start_workers(count: int, concurrency: int, host: str, port: int, queue: str) -> list[subprocess.Popen]:
     env = {
         **os.environ,
         "CELERY_QUEUE": queue,
@@ -190,8 +192,18 @@ def start_workers(count: int, host: str, port: int, queue: str) -> list[subproce
         "EMAIL_PORT": str(port),
         "LOG_LEVEL": "WARNING",
         "DATABASE_CONN_MAX_AGE": "600",
+        **production_mode(),
     }
-    command = [sys.executable, "-m", "celery", "-A", "config", "worker", "--pool=prefork", "--concurrency=1"]
+    command = [
+        sys.executable,
+        "-m",
+        "celery",
+        "-A",
+        "config",
+        "worker",
+        "--pool=prefork",
+        f"--concurrency={concurrency}",
+    ]
     command += ["-Q", queue, "--without-gossip", "--without-mingle", "--loglevel=WARNING"]
     workers = [
         subprocess.Popen(
@@ -207,6 +219,17 @@ def start_workers(count: int, host: str, port: int, queue: str) -> list[subproce
         time.sleep(0.2)
     time.sleep(1)  # connected and consuming
     return workers
+
+
+def production_mode() -> dict[str, str]:
+    """Workers run as in production, DEBUG off (DEBUG keeps every query in memory), with the
+    secret and https SITE_URL that then requires; the benchmark's own links go nowhere."""
+    site_url = os.environ.get("SITE_URL", "")
+    return {
+        "DJANGO_DEBUG": "false",
+        "DJANGO_SECRET_KEY": os.environ.get("DJANGO_SECRET_KEY") or secrets.token_urlsafe(50),
+        "SITE_URL": site_url if site_url.startswith("https://") else "https://paperboy.example",
+    }
 
 
 def pool_pids(worker: subprocess.Popen) -> list[int]:
@@ -262,12 +285,16 @@ def check_setup() -> None:
         raise RuntimeError("The benchmark runs its workers on Redis: set REDIS_URL=redis://...")
 
 
-def run(subscribers: int, papers: int, workers: int, smtp: tuple[str, int] | None, progress_factory) -> Figures:
+def run(
+    subscribers: int, papers: int, workers: int, concurrency: int, smtp: tuple[str, int] | None, progress_factory
+) -> Figures:
     from digest.tasks import send_batch
 
     check_setup()
     rng = random.Random(2025)
-    figures = Figures(subscribers, papers, workers, smtp=f"{smtp[0]}:{smtp[1]}" if smtp else "aiosmtpd (built in)")
+    figures = Figures(
+        subscribers, papers, workers, concurrency, smtp=f"{smtp[0]}:{smtp[1]}" if smtp else "aiosmtpd (built in)"
+    )
     with timed(figures, "setup"):
         clear()
         edition = make_day(papers, rng)
@@ -275,7 +302,7 @@ def run(subscribers: int, papers: int, workers: int, smtp: tuple[str, int] | Non
     sink = None if smtp else CountingSink()
     host, port = smtp or sink.start()
     queue = f"paperboy-benchmark-{os.getpid()}"
-    processes = start_workers(workers, host, port, queue)
+    processes = start_workers(workers, concurrency, host, port, queue)
     try:
         started = time.perf_counter()
         with timed(figures, "plan"):

@@ -30,14 +30,29 @@ class Command(BaseCommand):
             "--smtp", type=host_port, help="HOST:PORT of the SMTP server (default: a built-in aiosmtpd sink)"
         )
         parser.add_argument("--workers", type=int, default=1, help="Celery worker processes to start")
+        parser.add_argument(
+            "--concurrency",
+            type=int,
+            default=2,
+            help="sending processes per worker: they overlap SMTP and database waits",
+        )
 
-    def handle(self, *args, subscribers: int, papers: int, smtp: tuple[str, int] | None, workers: int, **options):
-        if subscribers < 1 or papers < 1 or workers < 1:
-            raise CommandError("--subscribers, --papers and --workers must be at least 1")
+    def handle(
+        self,
+        *args,
+        subscribers: int,
+        papers: int,
+        smtp: tuple[str, int] | None,
+        workers: int,
+        concurrency: int,
+        **options,
+    ):
+        if min(subscribers, papers, workers, concurrency) < 1:
+            raise CommandError("--subscribers, --papers, --workers and --concurrency must be at least 1")
         stream = getattr(self.stderr, "_out", sys.stderr)
         try:
             figures = benchmark.run(
-                subscribers, papers, workers, smtp, lambda total: Progress(total, "Benchmark", stream)
+                subscribers, papers, workers, concurrency, smtp, lambda total: Progress(total, "Benchmark", stream)
             )
         except RuntimeError as error:
             raise CommandError(str(error)) from error
