@@ -387,3 +387,26 @@ def save_screenshot(page, name: str) -> Path:
     path = SCREENSHOTS / f"{name}.png"
     page.screenshot(path=str(path), full_page=True)
     return path
+
+
+# --- Staff and tasks ----------------------------------------------------------------------
+
+
+@pytest.fixture
+def staff_client(client):
+    """The test client, logged in as a superuser."""
+    from django.contrib.auth import get_user_model
+
+    client.force_login(get_user_model().objects.create_superuser("staff", "staff@example.com", "pw"))
+    return client
+
+
+@pytest.fixture
+def eager_celery() -> Iterator[None]:
+    """Queued tasks run inline: for testing what a task does (test_day_with_worker.py and
+    test_delivery_faults.py run them on a real worker and broker)."""
+    from config.celery import app
+
+    app.conf.task_always_eager = True
+    yield
+    app.conf.task_always_eager = False

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-from django.contrib.auth import get_user_model
 from django.core.management import call_command
 
 from digest.day import plan_day
@@ -13,12 +12,6 @@ from subscriptions.models import Subscriber
 from tests.factories import EDITION_DATE, load_day, make_subscriber
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def staff_client(client):
-    client.force_login(get_user_model().objects.create_superuser("staff", "staff@example.com", "pw"))
-    return client
 
 
 def add_subscriber_in_admin(client, email: str, topics: list[str]):

@@ -13,7 +13,6 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Permission
 
-from config.celery import app
 from digest.models import Delivery, DeliveryItem, Paper
 from subscriptions.models import Subscriber
 from tests.factories import EDITION_DATE, load_day, make_subscriber
@@ -23,19 +22,6 @@ pytestmark = pytest.mark.django_db
 S = Delivery.Status
 SUBSCRIBERS = "/admin/subscriptions/subscriber/"
 DELIVERIES = "/admin/digest/delivery/"
-
-
-@pytest.fixture
-def staff_client(client):
-    client.force_login(get_user_model().objects.create_superuser("staff", "staff@example.com", "pw"))
-    return client
-
-
-@pytest.fixture
-def eager_celery():
-    app.conf.task_always_eager = True
-    yield
-    app.conf.task_always_eager = False
 
 
 def act(client, url: str, action: str, rows, follow: bool = True):

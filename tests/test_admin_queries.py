@@ -7,7 +7,6 @@ import datetime as dt
 from email.utils import make_msgid
 
 import pytest
-from django.contrib.auth import get_user_model
 
 from digest.models import Delivery, DeliveryItem, Edition, Paper
 from subscriptions.models import Interest, Subscriber
@@ -19,12 +18,6 @@ START = dt.date(2025, 7, 1)
 # Session, user, the count (twice: filtered and total), the rows, the date hierarchy's dates,
 # and a list filter's choices; what matters is that none of it grows with the rows.
 MAX_QUERIES = 8
-
-
-@pytest.fixture
-def staff_client(client):
-    client.force_login(get_user_model().objects.create_superuser("staff", "staff@example.com", "pw"))
-    return client
 
 
 @pytest.fixture

@@ -12,7 +12,6 @@ import time_machine
 from django.contrib.auth import get_user_model
 from django.core import mail
 
-from config.celery import app
 from digest.models import Delivery, DeliveryItem, Edition, Paper, Rating
 from subscriptions.models import Subscriber
 from tests.factories import EDITION_DATE, load_day, make_subscriber
@@ -23,19 +22,6 @@ DASHBOARD = "/admin/dashboard/"
 PROGRESS = "/admin/dashboard/progress.json"
 TODAY = dt.datetime(2025, 9, 4, 12, 0, tzinfo=dt.UTC)
 S = Delivery.Status
-
-
-@pytest.fixture
-def staff_client(client):
-    client.force_login(get_user_model().objects.create_superuser("staff", "staff@example.com", "pw"))
-    return client
-
-
-@pytest.fixture
-def eager_celery():
-    app.conf.task_always_eager = True
-    yield
-    app.conf.task_always_eager = False
 
 
 @pytest.fixture

@@ -20,12 +20,6 @@ def path_of(url: str) -> str:
     return url.removeprefix("http://localhost:8000")
 
 
-@pytest.fixture
-def staff_client(client):
-    client.force_login(get_user_model().objects.create_superuser("staff", "staff@example.com", "pw"))
-    return client
-
-
 def test_web_view_shows_the_subscribers_digest_and_keeps_its_address_private(client, settings):
     settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
     load_day()

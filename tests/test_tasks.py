@@ -14,15 +14,6 @@ from digest import tasks
 from tests.factories import load_day, make_subscriber
 
 
-@pytest.fixture
-def eager_celery():
-    # Run queued tasks inline: this file tests what the tasks do, test_day_with_worker.py
-    # tests them on a real worker and broker.
-    app.conf.task_always_eager = True
-    yield
-    app.conf.task_always_eager = False
-
-
 def test_the_beat_schedule_names_registered_tasks_ingest_daily_then_plans_every_quarter_hour():
     schedule = settings.CELERY_BEAT_SCHEDULE
     assert {entry["task"] for entry in schedule.values()} <= set(app.tasks)
