@@ -16,6 +16,7 @@ from tests.factories import load_day, make_subscriber
 
 def test_the_beat_schedule_names_registered_tasks_ingest_daily_then_plans_every_quarter_hour():
     schedule = settings.CELERY_BEAT_SCHEDULE
+    app.loader.import_default_modules()  # autodiscovery, as a starting worker does it
     assert {entry["task"] for entry in schedule.values()} <= set(app.tasks)
     ingest = schedule["ingest-todays-papers"]["schedule"]
     plan = schedule["plan-due-digests"]["schedule"]
