@@ -52,7 +52,7 @@ from django.utils import timezone
 
 from digest.match import EditionMatcher, Match, edition_matcher, subscriber_profiles
 from digest.models import Delivery, DeliveryItem, Edition, Paper
-from digest.render import DigestItem, renderer_for
+from digest.render import DigestItem, delivery_items, renderer_for
 from digest.send_rate import wait_for_slot
 from subscriptions.models import Subscriber
 
@@ -172,6 +172,15 @@ def rank_chunk(matcher: EditionMatcher, subscribers: Sequence[Subscriber]) -> li
 def matches_for(subscriber: Subscriber, edition_date: dt.date) -> list[Match]:
     """One subscriber ranked exactly as planning ranks them: for previews, never for sending."""
     return rank_chunk(EditionIndexes(edition_date)[subscriber.frequency], [subscriber])[0]
+
+
+def digest_items(subscriber: Subscriber, edition_date: dt.date, delivery: Delivery | None = None) -> list[DigestItem]:
+    """For previews: the papers of the subscriber's delivery of this edition if it is planned
+    (pass it when already read), else the papers planning would choose now."""
+    delivery = delivery or subscriber.deliveries.filter(edition_date=edition_date).first()
+    if delivery is not None:
+        return delivery_items(delivery)
+    return [DigestItem(m.paper, m.why, m.interest) for m in matches_for(subscriber, edition_date)]
 
 
 def is_due(subscriber: Subscriber, edition: Edition, now: dt.datetime) -> bool:

@@ -11,8 +11,9 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
+from digest import deliver
 from digest.models import Delivery
-from digest.render import DigestItem, delivery_items, from_address, renderer_for
+from digest.render import delivery_items, from_address, renderer_for
 from subscriptions import links
 from subscriptions.models import Subscriber
 
@@ -60,7 +61,7 @@ def staff_preview(request: HttpRequest) -> HttpResponse:
         context["error"] = f"There is no subscriber {subscriber_id}."
         return render(request, "digest/staff_preview.html", context, status=404)
     delivery = Delivery.objects.filter(subscriber=subscriber, edition_date=edition_date).first()
-    items = delivery_items(delivery) if delivery else ranked_now(subscriber, edition_date)
+    items = deliver.digest_items(subscriber, edition_date, delivery)
     context |= {"subscriber": subscriber, "edition_date": edition_date, "delivery": delivery}
     if not items:
         context["error"] = f"Nothing matched {subscriber.email} on {edition_date:%Y-%m-%d}: no email would go out."
@@ -75,10 +76,3 @@ def staff_preview(request: HttpRequest) -> HttpResponse:
         "html_bytes": len(message.alternatives[0][0].encode()),
     }
     return render(request, "digest/staff_preview.html", context)
-
-
-def ranked_now(subscriber: Subscriber, edition_date: dt.date) -> list[DigestItem]:
-    """What planning would choose for this subscriber today (the same call as deliver.plan_edition)."""
-    from digest.deliver import matches_for  # deliver imports render; this page sits above both
-
-    return [DigestItem(match.paper, match.why, match.interest) for match in matches_for(subscriber, edition_date)]

@@ -442,7 +442,8 @@ def inline_css(html: str) -> str:
 
 
 def delivery_items(delivery: Delivery) -> list[DigestItem]:
-    return [DigestItem(i.paper, i.why, i.matched_interest) for i in delivery.items.all()]
+    """A planned delivery's papers, in order (pages and previews; sending shares its papers per batch)."""
+    return [DigestItem(i.paper, i.why, i.matched_interest) for i in delivery.items.select_related("paper")]
 
 
 _renderers: dict[tuple, EditionRenderer] = {}

@@ -13,11 +13,10 @@ from functools import partial
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Prefetch
 
 from digest import deliver, tasks
-from digest.models import Delivery, DeliveryItem, Edition
-from digest.render import DigestItem, renderer_for
+from digest.models import Delivery, Edition
+from digest.render import renderer_for
 from subscriptions.models import Subscriber
 
 # Every "failed" state, in one place.
@@ -48,23 +47,10 @@ def resend_failed(delivery_ids: Iterable[int]) -> int:
     return count
 
 
-def digest_items(subscriber: Subscriber, edition_date: dt.date) -> list[DigestItem]:
-    """What this subscriber gets for the edition: the planned papers if the run has planned
-    them, else a fresh ranking as the run would make it."""
-    planned = (
-        subscriber.deliveries.filter(edition_date=edition_date)
-        .prefetch_related(Prefetch("items", queryset=DeliveryItem.objects.select_related("paper")))
-        .first()
-    )
-    if planned is not None:
-        return [DigestItem(i.paper, i.why, i.matched_interest) for i in planned.items.all()]
-    return [DigestItem(m.paper, m.why, m.interest) for m in deliver.matches_for(subscriber, edition_date)]
-
-
 def send_test_digest(subscriber: Subscriber, address: str, edition: Edition) -> str:
     """Send the subscriber's digest of this edition to another address, marked as a test.
     Records no Delivery: it is not the subscriber's email. Returns the subject sent."""
-    items = digest_items(subscriber, edition.date)
+    items = deliver.digest_items(subscriber, edition.date)
     if not items:
         raise NothingToSendError(f"Nothing in the edition of {edition.date} matches {subscriber.email}'s topics.")
     message = renderer_for(edition.date).message(subscriber, items, make_msgid("test", settings.SITE_DOMAIN))
