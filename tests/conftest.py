@@ -70,6 +70,21 @@ def own_cache_namespace(settings) -> None:
     settings.CACHES = {"default": {**django_settings.CACHES["default"], "KEY_PREFIX": f"test-{time.time_ns()}"}}
 
 
+# --- Matching ----------------------------------------------------------------------------
+
+
+@pytest.fixture
+def lexical_only(settings) -> Iterator[None]:
+    """The ranking of a machine without the `semantic` extra, chosen through the setting."""
+    from digest import semantic
+
+    settings.PAPERBOY_SEMANTIC = "off"
+    semantic.load_encoder.cache_clear()
+    yield
+    settings.PAPERBOY_SEMANTIC = "auto"
+    semantic.load_encoder.cache_clear()
+
+
 # --- Rendering ----------------------------------------------------------------------------
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 
 import pytest
-from django.core.management import call_command
+from django.core.management import CommandError, call_command
 
 from digest import semantic
 from digest.evaluation import harness
@@ -76,6 +76,23 @@ def test_the_evaluate_command_prints_each_profile_and_the_means(capsys):
         assert profile.name[:46] in out
     assert re.search(r"MEAN \(21 profiles\)\s+0\.\d{3}\s+0\.\d\d\s+0\.\d{3}", out)
     assert re.search(r"MEAN \(\d+ subscribers\)\s+P@5 before 0\.\d\d  after 0\.\d\d", out)
+
+
+@semantic_installed
+def test_the_fused_score_beats_each_of_its_parts_alone(capsys):
+    call_command("evaluate_matching", "--parts", "--no-feedback")
+
+    out = capsys.readouterr().out
+    assert "lexical part nDCG@10" in out and "semantic part nDCG@10" in out
+    means = [float(x) for x in re.search(r"MEAN \(21 profiles\)((?:\s+[\d.]+){10})", out).group(1).split()]
+    ours, lexical, semantic_part = means[0], means[6], means[8]
+    assert ours > lexical and ours > semantic_part
+
+
+@pytest.mark.usefixtures("lexical_only")
+def test_asking_for_the_parts_without_the_semantic_part_is_a_clear_error():
+    with pytest.raises(CommandError, match=r"--parts needs the semantic part: pip install '\.\[semantic\]'"):
+        call_command("evaluate_matching", "--parts")
 
 
 def test_the_benchmark_command_prints_seconds_and_peak_memory(capsys):

@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterator
 
 import pytest
 
@@ -29,16 +28,6 @@ def rank(*interests: Interest, limit: int = EVERYTHING, threshold: float = THRES
 
 def topic(text: str) -> Interest:
     return Interest(TOPIC, text)
-
-
-@pytest.fixture
-def lexical_only(settings) -> Iterator[None]:
-    """The ranking of a machine without the `semantic` extra, chosen through the setting."""
-    settings.PAPERBOY_SEMANTIC = "off"
-    semantic.load_encoder.cache_clear()
-    yield
-    settings.PAPERBOY_SEMANTIC = "auto"
-    semantic.load_encoder.cache_clear()
 
 
 semantic_installed = pytest.mark.skipif(

@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from digest import feedback, semantic
-from digest.match import EditionMatcher, Interest, PaperLike, Profile, rank_papers, tokens
+from digest.match import EditionMatcher, Interest, PaperLike, Profile, calibrate, rank_papers, tokens
 from digest.sources import PaperRecord, parse_hf_items
 
 HERE = Path(__file__).parent
@@ -146,6 +146,28 @@ def bm25(day: Sequence[PaperLike], interests: Sequence[str], k1: float = 1.2, b:
 
 
 RANKERS: dict[str, Ranker] = {"paperboy": ours, "tf-idf": tfidf, "bm25": bm25}
+
+
+def one_part_of_ours(part: str) -> Ranker:
+    """Our topic score with only one of its two fused parts ("lexical": BM25 with stemming and
+    the phrase bonus; "semantic": the calibrated closeness of the embeddings), to show what each
+    part brings and where the fused ranking is held back."""
+
+    def ranker(day: Sequence[PaperLike], interests: Sequence[str]) -> list[str]:
+        matcher = EditionMatcher(day, threshold=0.0)
+        scores = np.zeros(len(day))
+        for interest in interests:
+            if part == "lexical":
+                row = matcher.index.score_topic(interest)[0]
+            else:
+                row = calibrate(matcher.closeness([interest])[0])
+            scores = np.maximum(scores, row)
+        return by_max_score(day, scores)
+
+    return ranker
+
+
+PARTS: dict[str, Ranker] = {"lexical part": one_part_of_ours("lexical"), "semantic part": one_part_of_ours("semantic")}
 
 
 # --- Feedback simulation ---------------------------------------------------------------

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from django.core.management.base import BaseCommand, CommandParser
+from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from digest import semantic
 from digest.evaluation import harness
@@ -15,10 +15,18 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--no-feedback", action="store_true", help="skip the feedback simulation")
+        parser.add_argument(
+            "--parts",
+            action="store_true",
+            help="also rank with the lexical part and the semantic part of our score alone (needs the semantic extra)",
+        )
 
-    def handle(self, *args, no_feedback: bool, **options) -> None:
+    def handle(self, *args, no_feedback: bool, parts: bool, **options) -> None:
         self.stdout.write(f"Ranking: {semantic.status()}")
-        results = {name: harness.evaluate(ranker) for name, ranker in harness.RANKERS.items()}
+        if parts and not semantic.is_semantic():
+            raise CommandError("--parts needs the semantic part: pip install '.[semantic]'")
+        rankers = harness.RANKERS | (harness.PARTS if parts else {})
+        results = {name: harness.evaluate(ranker) for name, ranker in rankers.items()}
         names = list(results)
         self.stdout.write(f"\n{'profile':46} " + " ".join(f"{n + ' nDCG@10':>16} {n + ' P@5':>12}" for n in names))
         for profile in harness.profiles():
