@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
-from functools import cache
+from functools import cache, partial
+
+import pytest
 
 from digest.management.commands.ingest_papers import SAMPLE_DAY
 from digest.match import Match, rank_papers
@@ -11,6 +13,7 @@ from digest.sources import PaperRecord, parse_hf_items
 
 THRESHOLD = 0.4  # PAPERBOY_MATCH_THRESHOLD's default
 EVERYTHING = 1000
+SCORE_STEP = 1e-4  # a Match keeps 4 decimals
 
 
 @cache
@@ -99,13 +102,19 @@ def test_with_two_topics_a_paper_takes_its_best_single_topic_score_not_the_sum()
     robots = by_id(rank("robot manipulation", threshold=0.0))
     both = by_id(rank("reinforcement learning", "robot manipulation", threshold=0.0))
 
+    # A text's vector can differ in its last bit with the texts it was encoded beside (padding
+    # changes the shapes of the matrix products), so a rounded score may differ by one in the
+    # fourth decimal between separate rankings.
+    same = partial(pytest.approx, abs=SCORE_STEP)
     # "Robot Fine-Tuning Made Easy: ... Real-World Reinforcement Learning" matches both topics.
     assert rl["2509.00080"].score > robots["2509.00080"].score > 0.5
-    assert both["2509.00080"].score == rl["2509.00080"].score
+    assert both["2509.00080"].score == same(rl["2509.00080"].score)
     assert both["2509.00080"].interest == "reinforcement learning"
     for arxiv_id, match in both.items():
-        best = max((rl.get(arxiv_id), robots.get(arxiv_id)), key=lambda m: m.score if m else -1)
-        assert (match.score, match.interest) == (best.score, best.interest)
+        singles = [m for m in (rl.get(arxiv_id), robots.get(arxiv_id)) if m]
+        best = max(m.score for m in singles)
+        assert match.score == same(best)
+        assert match.interest in {m.interest for m in singles if m.score == same(best)}
 
 
 def test_two_topics_bring_the_best_papers_of_each():
