@@ -184,6 +184,16 @@ class CountingSink:
         self.controller.stop()
 
 
+def celery_worker_command(queue: str, concurrency: int, loglevel: str) -> list[str]:
+    """A `celery worker` on one queue of its own, without the chatter between workers that a
+    short-lived benchmark or test worker does not need."""
+    return [
+        *(sys.executable, "-m", "celery", "-A", "config", "worker", "--pool=prefork"),
+        f"--concurrency={concurrency}",
+        *("-Q", queue, "--without-gossip", "--without-mingle", f"--loglevel={loglevel}"),
+    ]
+
+
 def start_workers(count: int, concurrency: int, host: str, port: int, queue: str) -> list[subprocess.Popen]:
     env = {
         **os.environ,
@@ -194,17 +204,7 @@ def start_workers(count: int, concurrency: int, host: str, port: int, queue: str
         "DATABASE_CONN_MAX_AGE": "600",
         **production_mode(),
     }
-    command = [
-        sys.executable,
-        "-m",
-        "celery",
-        "-A",
-        "config",
-        "worker",
-        "--pool=prefork",
-        f"--concurrency={concurrency}",
-    ]
-    command += ["-Q", queue, "--without-gossip", "--without-mingle", "--loglevel=WARNING"]
+    command = celery_worker_command(queue, concurrency, "WARNING")
     workers = [
         subprocess.Popen(
             [*command, "-n", f"bench{n}-{os.getpid()}@%h"], cwd=PROJECT, env=env, stdout=subprocess.DEVNULL

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from functools import wraps
+from typing import Any
 
 from django.conf import settings
 from django.contrib import messages
@@ -27,23 +28,34 @@ def bad_link(request: HttpRequest, status: int = 400) -> HttpResponse:
     return render(request, "subscriptions/bad_link.html", status=status)
 
 
+def follow_link(
+    request: HttpRequest, token: str, read_token: Callable[[str], tuple[int, Any]]
+) -> tuple[Subscriber, Any] | HttpResponse:
+    """The subscriber a signed link names and what else it carries, or a clear 4xx page: 400
+    for a forged or cut-short link, 410 for an expired one, 404 for a removed subscriber."""
+    try:
+        subscriber_id, carried = read_token(token)
+    except signing.SignatureExpired:
+        return render(request, "subscriptions/link_expired.html", link_expired_context(), status=410)
+    except signing.BadSignature:
+        return bad_link(request)
+    subscriber = Subscriber.objects.filter(pk=subscriber_id).first()
+    if subscriber is None:
+        return bad_link(request, status=404)
+    return subscriber, carried
+
+
 def with_subscriber(read_token: Callable[[str], int]) -> Callable:
-    """Resolve the signed token in the URL to its subscriber, or answer with a clear 4xx page:
-    400 for a forged or cut-short link, 410 for an expired one, 404 for a removed subscriber."""
+    """For views of links that carry only the subscriber: the view gets them, or the visitor
+    gets follow_link's 4xx page."""
 
     def decorator(view: Callable) -> Callable:
         @wraps(view)
         def wrapper(request: HttpRequest, token: str) -> HttpResponse:
-            try:
-                subscriber_id = read_token(token)
-            except signing.SignatureExpired:
-                return render(request, "subscriptions/link_expired.html", link_expired_context(), status=410)
-            except signing.BadSignature:
-                return bad_link(request)
-            subscriber = Subscriber.objects.filter(pk=subscriber_id).first()
-            if subscriber is None:
-                return bad_link(request, status=404)
-            return view(request, subscriber, token)
+            followed = follow_link(request, token, lambda t: (read_token(t), None))
+            if isinstance(followed, HttpResponse):
+                return followed
+            return view(request, followed[0], token)
 
         return wrapper
 
@@ -197,15 +209,10 @@ def change_email(request: HttpRequest, subscriber: Subscriber, token: str) -> Ht
 @require_http_methods(["GET", "POST"])
 def email_change(request: HttpRequest, token: str) -> HttpResponse:
     """The link sent to the new address: GET asks, POST moves the subscription."""
-    try:
-        subscriber_id, new_email = links.email_change_from_token(token)
-    except signing.SignatureExpired:
-        return render(request, "subscriptions/link_expired.html", link_expired_context(), status=410)
-    except signing.BadSignature:
-        return bad_link(request)
-    subscriber = Subscriber.objects.filter(pk=subscriber_id).first()
-    if subscriber is None:
-        return bad_link(request, status=404)
+    followed = follow_link(request, token, links.email_change_from_token)
+    if isinstance(followed, HttpResponse):
+        return followed
+    subscriber, new_email = followed
     context = {"subscriber": subscriber, "new_email": new_email}
     if request.method == "GET":
         return render(request, "subscriptions/email_change.html", context)
@@ -235,16 +242,10 @@ def feed(request: HttpRequest, subscriber: Subscriber, token: str) -> HttpRespon
 
 @csrf_exempt  # RFC 8058: mail providers POST with no cookies; the signed token is the authority
 @require_http_methods(["GET", "POST"])
-def unsubscribe(request: HttpRequest, token: str) -> HttpResponse:
+@with_subscriber(links.subscriber_id_from_unsubscribe_token)  # these links never expire
+def unsubscribe(request: HttpRequest, subscriber: Subscriber, token: str) -> HttpResponse:
     """GET shows a one-button page and changes nothing (mail scanners prefetch links);
     POST, from that button or a one-click List-Unsubscribe, unsubscribes and answers 200."""
-    try:
-        subscriber_id = links.subscriber_id_from_unsubscribe_token(token)
-    except signing.BadSignature:
-        return render(request, "subscriptions/bad_link.html", status=400)
-    subscriber = Subscriber.objects.filter(pk=subscriber_id).first()
-    if subscriber is None:
-        return render(request, "subscriptions/bad_link.html", status=404)
     if request.method == "POST":
         subscriber.unsubscribe()
         return render(request, "subscriptions/unsubscribed.html", {"subscriber": subscriber})

@@ -12,7 +12,6 @@ import random
 import signal
 import socket
 import subprocess
-import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -269,24 +268,12 @@ class Worker:
     log_path: Path | None = None
 
     def start(self) -> None:
+        from digest.benchmark import celery_worker_command
+
         readies = self.log().count("ready.")
         log = open(self.log_path, "ab")
         self.process = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "celery",
-                "-A",
-                "config",
-                "worker",
-                "--pool=prefork",
-                "--concurrency=1",
-                "-Q",
-                self.queue,
-                "--without-gossip",
-                "--without-mingle",
-                "--loglevel=INFO",
-            ],
+            celery_worker_command(self.queue, concurrency=1, loglevel="INFO"),
             cwd=PROJECT,
             env=self.env,
             stdout=log,

@@ -12,9 +12,10 @@ from tests.conftest import FIXTURES
 from tests.factories import EDITION_DATE
 
 
-def send_edition(date: dt.date = EDITION_DATE) -> None:
-    """What the daily run does for an edition: plan every subscriber's digest, send the batches."""
-    plan_day(date, respect_send_hour=False)
+def send_edition(date: dt.date = EDITION_DATE, now: dt.datetime | None = None, respect_send_hour: bool = False) -> None:
+    """What the daily run does for an edition: plan every subscriber's digest (all of them, unless
+    asked to respect their send hour), send the batches."""
+    plan_day(date, now=now, respect_send_hour=respect_send_hour)
     for ids in sendable_batches(date):
         send_batch(ids)
 

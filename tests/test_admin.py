@@ -9,6 +9,7 @@ from digest.day import plan_day
 from digest.deliver import send_batch, sendable_batches
 from digest.models import Delivery
 from subscriptions.models import Subscriber
+from tests.digest_mail import send_edition, text_part
 from tests.factories import EDITION_DATE, load_day, make_subscriber
 
 pytestmark = pytest.mark.django_db
@@ -42,7 +43,7 @@ def test_a_subscriber_created_in_the_admin_receives_the_next_digest(staff_client
 
     (message,) = smtp.messages
     assert message["To"] == "grace@example.com"
-    text = message.get_body(preferencelist=("plain",)).get_content()
+    text = text_part(message)
     assert "You Only Teach Once" in text and "\u201crobot manipulation\u201d" in text
     assert Delivery.objects.get().items.count() <= 5
 
@@ -62,9 +63,7 @@ def test_the_dashboard_lists_editions_with_source_health_and_delivery_counts(sta
     edition.source_report = {"hf": {"papers": 98}, "arxiv:cs.CL": {"error": "rss.arxiv.org timed out after 20s"}}
     edition.save()
     make_subscriber("ada@example.com", "reinforcement learning")
-    plan_day(EDITION_DATE, respect_send_hour=False)
-    for ids in sendable_batches(EDITION_DATE):
-        send_batch(ids)
+    send_edition()
 
     page = staff_client.get("/admin/digest/edition/").content.decode()
 

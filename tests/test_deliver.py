@@ -15,17 +15,12 @@ from digest.deliver import lost_deliveries, reconcile_stale_sending, send_batch,
 from digest.models import Delivery
 from subscriptions.models import Subscriber
 from tests.conftest import free_port, hf_day_items
+from tests.digest_mail import send_edition, text_part
 from tests.factories import EDITION_DATE, load_day, make_subscriber
 
 pytestmark = pytest.mark.django_db
 
 UTC = dt.UTC
-
-
-def send_edition(now: dt.datetime | None = None, respect_send_hour: bool = False) -> None:
-    plan_day(EDITION_DATE, now=now, respect_send_hour=respect_send_hour)
-    for ids in sendable_batches(EDITION_DATE):
-        send_batch(ids)
 
 
 def test_every_active_subscriber_gets_one_email_and_a_rerun_sends_none(smtp):
@@ -44,7 +39,7 @@ def test_every_active_subscriber_gets_one_email_and_a_rerun_sends_none(smtp):
         assert delivery.status == Delivery.Status.SENT and delivery.sent_at is not None
         assert message["Message-ID"] == delivery.message_id
         assert message["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
-        text = message.get_body(preferencelist=("plain",)).get_content()
+        text = text_part(message)
         for item in delivery.items.select_related("paper"):
             assert item.paper.title in text
             assert item.why in text
@@ -232,9 +227,7 @@ def test_an_address_is_bounced_after_the_configured_number_of_hard_bounces(smtp,
     ada = make_subscriber("ada@example.com")  # no topics: the day's most upvoted
     smtp.refuse_recipients["ada@example.com"] = "550 5.1.1 No such user"
 
-    plan_day(EDITION_DATE - dt.timedelta(days=1), respect_send_hour=False)
-    for ids in sendable_batches(EDITION_DATE - dt.timedelta(days=1)):
-        send_batch(ids)
+    send_edition(EDITION_DATE - dt.timedelta(days=1))
     ada.refresh_from_db()
     assert (ada.status, ada.hard_bounces) == (Subscriber.Status.ACTIVE, 1)
 

@@ -10,11 +10,11 @@ from django.core import signing
 
 from digest import semantic
 from digest.day import plan_day
-from digest.deliver import send_batch, sendable_batches
 from digest.evaluation.harness import profiles
 from digest.models import Delivery, Paper, Rating
 from subscriptions import links
 from tests.conftest import hf_day_items, save_screenshot
+from tests.digest_mail import send_edition, text_part
 from tests.factories import EDITION_DATE, load_day, make_subscriber
 
 pytestmark = pytest.mark.django_db
@@ -149,12 +149,10 @@ def test_an_exclusion_keeps_its_papers_out_of_the_email(smtp):
     ada = make_subscriber("ada@example.com", "continual learning", max_papers=20)
     ada.interests.create(kind="exclude", value="medical")
 
-    plan_day(EDITION_DATE, respect_send_hour=False)
-    for ids in sendable_batches(EDITION_DATE):
-        send_batch(ids)
+    send_edition()
 
     (message,) = smtp.messages
-    text = message.get_body(preferencelist=("plain",)).get_content()
+    text = text_part(message)
     assert "A Comprehensive Survey of Continual Learning" in text
     assert "Medical" not in text
 
@@ -164,12 +162,10 @@ def test_with_the_setting_a_reader_with_no_match_gets_a_short_trending_email(smt
     load_day()
     make_subscriber("picky@example.com", "zebra husbandry")
 
-    plan_day(EDITION_DATE, respect_send_hour=False)
-    for ids in sendable_batches(EDITION_DATE):
-        send_batch(ids)
+    send_edition()
 
     (message,) = smtp.messages
-    text = message.get_body(preferencelist=("plain",)).get_content()
+    text = text_part(message)
     assert "Nothing matched your interests today: here are the 3 most upvoted papers" in text
     assert "BiPO: Bidirectional Partial Occlusion Network" in text
 

@@ -10,10 +10,10 @@ from django.utils import timezone
 from django.utils.html import escape
 
 from digest.day import plan_day
-from digest.deliver import send_batch, sendable_batches
 from digest.models import Delivery
 from subscriptions import links
 from subscriptions.models import Subscriber
+from tests.digest_mail import send_edition
 from tests.factories import EDITION_DATE, load_day, make_subscriber
 from tests.signup_helpers import path_of, signup_data
 
@@ -30,12 +30,6 @@ def ada() -> Subscriber:
 
 def manage_path(subscriber: Subscriber) -> str:
     return path_of(subscriber.manage_url)
-
-
-def send_todays_digest() -> None:
-    plan_day(EDITION_DATE, respect_send_hour=False)
-    for ids in sendable_batches(EDITION_DATE):
-        send_batch(ids)
 
 
 def test_the_page_shows_the_current_preferences(client, ada):
@@ -106,7 +100,7 @@ def test_the_next_digest_is_saved_as_changed(client, ada, smtp):
     data.pop("email")
     client.post(manage_path(ada), data)
 
-    send_todays_digest()
+    send_edition()
 
     (delivery,) = Delivery.objects.all()
     assert all("vision language models" in item.why for item in delivery.items.all())
@@ -119,13 +113,13 @@ def test_pause_stops_digests_and_resume_restarts_them(client, ada, smtp):
 
     assert "Paused. No digests until you resume." in paused.content.decode()
     assert "Resume digests" in paused.content.decode()
-    send_todays_digest()
+    send_edition()
     assert smtp.messages == []
 
     resumed = client.post(f"{manage_path(ada)}status/", {"action": "resume"}, follow=True)
 
     assert "Resumed." in resumed.content.decode()
-    send_todays_digest()
+    send_edition()
     assert [m["To"] for m in smtp.messages] == ["ada@example.com"]
 
 
@@ -171,7 +165,7 @@ def test_the_preview_without_matches_says_so(client, ada):
 
 def test_the_feed_lists_sent_digests_as_atom(client, ada, smtp):
     load_day()
-    send_todays_digest()
+    send_edition()
     delivery = Delivery.objects.get()
 
     response = client.get(path_of(links.feed_url(ada.pk)))
@@ -199,7 +193,7 @@ def test_the_feed_leaves_out_digests_not_sent(client, ada):
 
 def test_the_data_download_has_interests_settings_and_history(client, ada, smtp):
     load_day()
-    send_todays_digest()
+    send_edition()
 
     response = client.get(f"{manage_path(ada)}data.json")
 

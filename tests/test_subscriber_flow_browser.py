@@ -11,10 +11,9 @@ import pytest
 from django.utils import timezone
 from playwright.sync_api import expect
 
-from digest.day import plan_day
-from digest.deliver import send_batch, sendable_batches
 from subscriptions.models import Subscriber
 from tests.conftest import save_screenshot, wait_until
+from tests.digest_mail import send_edition, text_part
 from tests.factories import load_day
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -33,7 +32,7 @@ def screenshots(page, name: str) -> None:
 
 
 def link_in(message, path: str) -> str:
-    return re.search(rf"https?://\S+{path}\S+", message.get_body(("plain",)).get_content()).group(0)
+    return re.search(rf"https?://\S+{path}\S+", text_part(message)).group(0)
 
 
 def one_click_unsubscribe(url: str) -> tuple[int, str]:
@@ -83,9 +82,7 @@ def test_sign_up_confirm_change_pause_and_one_click_unsubscribe(browser_page, li
     assert ada.status == Subscriber.Status.ACTIVE
 
     # The first digest goes out.
-    plan_day(today, respect_send_hour=False)
-    for ids in sendable_batches(today):
-        send_batch(ids)
+    send_edition(today)
     digest = smtp.to("ada@example.com")[-1]
     assert digest["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
 

@@ -6,11 +6,10 @@ import pytest
 from django.core import signing
 from django.test import Client
 
-from digest.day import plan_day
-from digest.deliver import send_batch, sendable_batches
 from subscriptions import links
 from subscriptions.models import Subscriber
-from tests.factories import EDITION_DATE, load_day, make_subscriber
+from tests.digest_mail import send_edition
+from tests.factories import load_day, make_subscriber
 
 pytestmark = pytest.mark.django_db
 
@@ -100,9 +99,7 @@ def test_after_unsubscribing_no_later_digest_is_sent(client, smtp):
     ada = make_subscriber("ada@example.com", "reinforcement learning")
 
     one_click(client, path_of(ada.unsubscribe_url))
-    plan_day(EDITION_DATE, respect_send_hour=False)
-    for ids in sendable_batches(EDITION_DATE):
-        send_batch(ids)
+    send_edition()
 
     assert smtp.messages == []
 
@@ -110,9 +107,7 @@ def test_after_unsubscribing_no_later_digest_is_sent(client, smtp):
 def test_the_link_in_a_real_email_unsubscribes(client, smtp):
     load_day()
     make_subscriber("ada@example.com", "reinforcement learning")
-    plan_day(EDITION_DATE, respect_send_hour=False)
-    for ids in sendable_batches(EDITION_DATE):
-        send_batch(ids)
+    send_edition()
     (message,) = smtp.messages
 
     response = one_click(client, path_of(message["List-Unsubscribe"].strip().strip("<>")))
