@@ -10,6 +10,7 @@ import email.policy
 import json
 import os
 import random
+import shutil
 import signal
 import socket
 import subprocess
@@ -272,6 +273,55 @@ def smtp(settings) -> Iterator[SMTPSink]:
     settings.EMAIL_TIMEOUT = 5
     yield sink
     sink.controller.stop(no_assert=True)  # it may be stopped by an outage that has not ended
+
+
+# --- Redis of a test's own ---------------------------------------------------------------
+
+
+@dataclass
+class PrivateRedis:
+    """A redis-server of the test's own on a free port, which it may restart (losing everything
+    in it, as a Redis without persistence does) without touching the shared server."""
+
+    port: int
+    process: subprocess.Popen | None = None
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    def start(self) -> None:
+        command = ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"]
+        self.process = subprocess.Popen(command, stdout=subprocess.DEVNULL)
+        wait_until(self.answers, 10, "the private redis-server to start")
+
+    def stop(self) -> None:
+        if self.process and self.process.poll() is None:
+            self.process.terminate()
+            self.process.wait(10)
+
+    def restart(self, down_seconds: float) -> None:
+        self.stop()
+        time.sleep(down_seconds)
+        self.start()
+
+    def answers(self) -> bool:
+        import redis
+
+        try:
+            return redis.Redis(port=self.port, socket_connect_timeout=0.5).ping()
+        except redis.RedisError:
+            return False
+
+
+@pytest.fixture
+def private_redis() -> Iterator[PrivateRedis]:
+    if shutil.which("redis-server") is None:
+        pytest.skip("redis-server is not installed (apt-get install -y redis-server)")
+    server = PrivateRedis(port=free_port())
+    server.start()
+    yield server
+    server.stop()
 
 
 # --- Celery worker ----------------------------------------------------------------------
