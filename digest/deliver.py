@@ -11,11 +11,16 @@ failed_temporary -> sending), so a redelivered or duplicated send task skips wha
 taken. States:
 
     pending -> sending -> sent
-                       -> failed_temporary  a 4xx, or an outcome we cannot know (below); retried
-                                            with backoff until PAPERBOY_MAX_ATTEMPTS, then
-                       -> failed_permanent  a 5xx (the subscriber is bounced after
+                       -> failed_temporary  a 4xx, retried with backoff for PAPERBOY_RETRY_FOR_HOURS;
+                                            or an outcome we cannot know (below), retried until
+                                            PAPERBOY_MAX_ATTEMPTS such; then
+                       -> failed_permanent  also at once for a 5xx (the subscriber is bounced after
                                             PAPERBOY_BOUNCES_BEFORE_DISABLE hard bounces)
+    sending -> failed_temporary             a 421: the session closed; resent at once on a new one,
+                                            the attempt not counted
     pending -> skipped                      the subscriber left after planning
+
+Every attempt is appended to the row's attempt_log (digest/attempt_log.py).
 
 THE CRASH RULE. SMTP has no exactly-once: if a worker dies, or the connection breaks, after the
 server may have accepted a message and before the row says `sent`, nobody can know whether it
@@ -25,7 +30,10 @@ went. Such a row is resent, but never blindly:
     Celery kills the process holding it; claimed_at and the check both use the database clock),
     or at once when the sending process itself saw the connection break;
   * with the same Message-ID, fixed at planning, so the copy is recognisable as the same email;
-  * as a counted attempt, with "Outcome unknown" in last_error for staff to see.
+  * as a counted attempt, with "Outcome unknown" in its attempt log, and once sent, "may have
+    arrived twice" in last_error for staff to see.
+A broken database connection is not a crash: what the server accepted stays in the process
+until it is written (LastSent, digest/reconnect.py), so it is never resent.
 Each worker process has at most one row in `sending` at a time, so a crash leaves at most one
 uncertain message per killed process: nothing is lost, and at most those may arrive twice.
 """
