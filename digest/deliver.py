@@ -50,7 +50,7 @@ from django.db import transaction
 from django.db.models.functions import Now
 from django.utils import timezone
 
-from digest.match import EditionMatcher, Match, edition_matcher, subscriber_profiles
+from digest.matching.ranker import EditionMatcher, Match, edition_matcher, subscriber_profiles
 from digest.models import Delivery, DeliveryItem, Edition, Paper
 from digest.render import DigestItem, delivery_items, renderer_for
 from digest.send_rate import wait_for_slot
