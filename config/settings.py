@@ -111,7 +111,7 @@ ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS", f"{SITE_DOMAIN},localhost,127.0
 CSRF_TRUSTED_ORIGINS = [SITE_URL] if SITE_URL.startswith("https://") else []
 
 INSTALLED_APPS = [
-    "digest.admin_site.PaperboyAdminConfig",  # django.contrib.admin with the staff dashboard (issue 7)
+    "digest.staff.site.PaperboyAdminConfig",  # django.contrib.admin with the staff dashboard (issue 7)
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",

@@ -61,7 +61,7 @@ from django.utils import timezone
 
 from digest import attempt_log
 from digest.attempt_log import Appended
-from digest.match import EditionMatcher, Match, edition_matcher, subscriber_profiles
+from digest.matching.ranker import EditionMatcher, Match, edition_matcher, subscriber_profiles
 from digest.models import Delivery, DeliveryItem, Edition, Paper
 from digest.reconnect import DATABASE_UNAVAILABLE, written
 from digest.render import DigestItem, delivery_items, renderer_for

@@ -60,7 +60,7 @@ class Paper(models.Model):
     ai_summary = models.TextField(blank=True)
     ai_keywords = models.JSONField(default=list, blank=True)
     # The paper's vector for matching (float32 bytes), computed once and kept; vector_kind names
-    # the model that made it, so a change of model recomputes it (digest/semantic.py).
+    # the model that made it, so a change of model recomputes it (digest/matching/semantic.py).
     vector = models.BinaryField(null=True, blank=True, editable=False)
     vector_kind = models.CharField(max_length=100, blank=True, editable=False)
     created_at = models.DateTimeField(default=timezone.now)
@@ -196,7 +196,7 @@ class DeliveryItem(models.Model):
 
 class Rating(models.Model):
     """A subscriber's 👍 or 👎 on a paper, from the links in their email; a second vote replaces
-    the first. digest/feedback.py learns their taste from these."""
+    the first. digest/matching/feedback.py learns their taste from these."""
 
     class Vote(models.TextChoices):
         UP = "up", "👍"

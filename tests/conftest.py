@@ -78,7 +78,7 @@ def own_cache_namespace(settings) -> None:
 @pytest.fixture
 def lexical_only(settings) -> Iterator[None]:
     """The ranking of a machine without the `semantic` extra, chosen through the setting."""
-    from digest import semantic
+    from digest.matching import semantic
 
     settings.PAPERBOY_SEMANTIC = "off"
     semantic.load_encoder.cache_clear()
@@ -343,7 +343,7 @@ class Worker:
     log_path: Path | None = None
 
     def start(self) -> None:
-        from digest.benchmark import celery_worker_command
+        from digest.devtools.benchmarks.digest import celery_worker_command
 
         readies = self.log().count("ready.")
         log = open(self.log_path, "ab")

@@ -79,7 +79,7 @@ def test_send_digests_logs_plain_progress_lines_off_a_terminal(smtp, caplog):
     load_day()
     for n in range(3):
         make_subscriber(f"reader{n}@example.com", "reinforcement learning")
-    caplog.set_level("INFO", logger="digest.progress")
+    caplog.set_level("INFO", logger="digest.management.progress")
     stderr = io.StringIO()
 
     call_command("send_digests", "--date", "2025-09-03", stderr=stderr, stdout=io.StringIO())

@@ -36,8 +36,8 @@ from subscriptions.models import Interest, Subscriber
 
 BENCHMARK_DATE = dt.date(1999, 12, 31)
 DOMAIN = "bench.paperboy.invalid"
-SAMPLE_DAY = Path(__file__).parent / "sample_day" / "hf-daily-papers.json"
-PROJECT = Path(__file__).resolve().parent.parent
+SAMPLE_DAY = Path(__file__).resolve().parents[2] / "sample_day" / "hf-daily-papers.json"
+PROJECT = Path(__file__).resolve().parents[3]
 STALL_SECONDS = 120
 ZONES = ["UTC", "Europe/Paris", "America/New_York", "Asia/Tokyo", "Asia/Kolkata", "America/Los_Angeles"]
 # Broad interests many readers share, on top of the sample day's own keywords.
