@@ -154,10 +154,32 @@ class DeliveryItemAdmin(admin.ModelAdmin):
         return f"{item.score:.2f}"
 
 
+class MaybeTwiceFilter(admin.SimpleListFilter):
+    """Deliveries an attempt of which had an unknown outcome: the reader may have two copies."""
+
+    title = "outcome unknown"
+    parameter_name = "uncertain"
+
+    def lookups(self, request: HttpRequest, model_admin: admin.ModelAdmin) -> list[tuple[str, str]]:
+        return [("yes", "An attempt's outcome is unknown (may have arrived twice)")]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet[Delivery]) -> QuerySet[Delivery]:
+        return queryset.filter(uncertain_attempts__gt=0) if self.value() == "yes" else queryset
+
+
 @admin.register(Delivery)
 class DeliveryAdmin(admin.ModelAdmin):
-    list_display = ["subscriber", "edition_date", "status", "paper_count", "attempts", "sent_at", "last_error"]
-    list_filter = ["status"]
+    list_display = [
+        "subscriber",
+        "edition_date",
+        "status",
+        "paper_count",
+        "attempts",
+        "copies",
+        "sent_at",
+        "last_error",
+    ]
+    list_filter = ["status", MaybeTwiceFilter]
     date_hierarchy = "edition_date"
     list_select_related = ["subscriber"]
     search_fields = ["subscriber__email", "message_id"]
@@ -167,10 +189,14 @@ class DeliveryAdmin(admin.ModelAdmin):
         "status",
         "message_id",
         "attempts",
+        "copies",
         "created_at",
         "sent_at",
+        "retry_until",
         "last_error",
+        "attempt_history",
     ]
+    exclude = ["attempt_log", "uncertain_attempts"]
     inlines = [DeliveryItemInline]
     actions = ["resend_failed", "mark_for_retry", "export_csv"]
 
@@ -192,6 +218,21 @@ class DeliveryAdmin(admin.ModelAdmin):
     def paper_count(self, delivery: Delivery) -> int:
         return delivery.paper_count
 
+    @admin.display(description="Copies delivered", ordering="uncertain_attempts")
+    def copies(self, delivery: Delivery) -> str:
+        return delivery.copies_delivered
+
+    @admin.display(description="Attempts log")
+    def attempt_history(self, delivery: Delivery) -> str:
+        if not delivery.attempt_log:
+            return "No attempt yet"
+        rows = format_html_join(
+            "",
+            "<tr><td>{}</td><td>{}</td><td>{}</td></tr>",
+            ((a["at"], a["result"], a.get("reply", "")) for a in delivery.attempt_log),
+        )
+        return format_html("<table><tr><th>Time (UTC)</th><th>Result</th><th>SMTP reply</th></tr>{}</table>", rows)
+
     @admin.action(description="Resend failed deliveries", permissions=["change"])
     def resend_failed(self, request: HttpRequest, queryset: QuerySet[Delivery]) -> None:
         selected = list(queryset.values_list("pk", flat=True))
@@ -210,7 +251,7 @@ class DeliveryAdmin(admin.ModelAdmin):
             status__in=[Delivery.Status.SENDING, Delivery.Status.FAILED_TEMPORARY, Delivery.Status.FAILED_PERMANENT]
         )
         ids = list(queryset.filter(retry).values_list("pk", flat=True))
-        Delivery.objects.filter(pk__in=ids).update(status=Delivery.Status.PENDING, attempts=0)
+        Delivery.objects.filter(pk__in=ids).update(status=Delivery.Status.PENDING, attempts=0, retry_until=None)
         transaction.on_commit(partial(tasks.send_batch.delay, ids))
         self.message_user(request, f"{len(ids)} deliveries queued to be sent again.", messages.SUCCESS)
 

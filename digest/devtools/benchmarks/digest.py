@@ -185,12 +185,13 @@ class CountingSink:
 
 
 def celery_worker_command(queue: str, concurrency: int, loglevel: str) -> list[str]:
-    """A `celery worker` on one queue of its own, without the chatter between workers that a
+    """A `celery worker` on a queue of its own (CELERY_QUEUE=queue in its environment) and its
+    plan queue (CELERY_PLAN_QUEUE's default), without the chatter between workers that a
     short-lived benchmark or test worker does not need."""
     return [
         *(sys.executable, "-m", "celery", "-A", "config", "worker", "--pool=prefork"),
         f"--concurrency={concurrency}",
-        *("-Q", queue, "--without-gossip", "--without-mingle", f"--loglevel={loglevel}"),
+        *("-Q", f"{queue},{queue}-plan", "--without-gossip", "--without-mingle", f"--loglevel={loglevel}"),
     ]
 
 
