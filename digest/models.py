@@ -6,6 +6,7 @@ import datetime as dt
 
 from django.db import models
 from django.db.models.functions import Now
+from django.template.defaultfilters import pluralize
 from django.utils import timezone
 from django.utils.text import Truncator
 
@@ -30,11 +31,18 @@ class Edition(models.Model):
         return Paper.objects.filter(edition_date=self.date)
 
     def source_summaries(self) -> list[str]:
-        """One line per source for staff: "hf: 98 papers", "arxiv:cs.CL: FAILED (...)"."""
+        """One line per source for staff: "hf: 49 papers, 1 item skipped (item 3 (2605.01234):
+        paper.upvotes: ...)", "arxiv:cs.CL: FAILED (...)"."""
         lines = []
         for name, report in sorted(self.source_report.items()):
             if "papers" in report:
-                lines.append(f"{name}: {report['papers']} papers")
+                skipped = report.get("items_skipped", 0)
+                line = f"{name}: {report['papers']} papers"
+                if skipped:
+                    line += f", {skipped} item{pluralize(skipped)} skipped"
+                if report.get("problems"):
+                    line += f" ({'; '.join(report['problems'][:3])}{'; …' * (len(report['problems']) > 3)})"
+                lines.append(line)
             elif "error" in report:
                 lines.append(f"{name}: FAILED ({report['error']})")
             else:
