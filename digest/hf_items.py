@@ -73,6 +73,8 @@ class HFItem(Item):
 
 def validate_item(raw: object) -> HFItem:
     """The item, or ValueError with one line saying what is wrong with it."""
+    if isinstance(raw, str) and raw.startswith("{'"):
+        raise ValueError("an item must be a JSON object, not a string (this one holds a Python repr)")
     if not isinstance(raw, dict):
         raise ValueError(f"an item must be a JSON object, not {json_type(raw)}")
     try:
