@@ -3,8 +3,9 @@
 The API's shape (docs: REFERENCE.md): `paper` holds the arXiv id, title, authors, upvotes and
 the ai_* and github fields; the item holds its own clean `title`, `thumbnail` and `numComments`.
 Optional fields are left out (not null) on days before they existed. A field of the wrong type,
-a count out of range or a URL we could not store makes the whole item invalid: it is skipped with
-the reason, and the rest of the day is kept.
+a count out of range or a missing id makes the whole item invalid: it is skipped with the reason,
+and the rest of the day is kept. A link we could not store or show (not http(s), over 500
+characters) is dropped with a note, and the paper kept.
 """
 
 from __future__ import annotations
@@ -12,7 +13,17 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictBool, StrictInt, StrictStr, ValidationError
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictBool,
+    StrictInt,
+    StrictStr,
+    ValidationError,
+    ValidationInfo,
+)
 
 MAX_URL_LENGTH = 500  # Paper's URL columns
 MAX_COUNT = 2**31 - 1  # PostgreSQL integer
@@ -23,13 +34,20 @@ def no_nul(value: str) -> str:
     return "".join(ch for ch in value if ch >= " " or ch in "\t\n\r")
 
 
-def web_url(value: str) -> str:
+def web_url(value: str, info: ValidationInfo) -> str | None:
+    """A link we can store and show, else None: an unusable link costs the link, not the paper.
+    What was dropped is noted in the validation context, for the day's warnings."""
     value = value.strip()  # the API has sent " https://..."
+    problem = ""
     if value and not value.startswith(("https://", "http://")):
-        raise ValueError("not an http(s) URL")
-    if len(value) > MAX_URL_LENGTH:
-        raise ValueError(f"URL longer than {MAX_URL_LENGTH} characters ({len(value)})")
-    return value
+        problem = "not an http(s) URL"
+    elif len(value) > MAX_URL_LENGTH:
+        problem = f"URL longer than {MAX_URL_LENGTH} characters ({len(value):,})"
+    if problem:
+        if info.context is not None:
+            info.context.setdefault("dropped", []).append(f"{info.field_name} dropped: {problem}")
+        return None
+    return value or None
 
 
 Text = Annotated[StrictStr, AfterValidator(no_nul)]
@@ -71,14 +89,16 @@ class HFItem(Item):
     numComments: Count | None = None  # noqa: N815
 
 
-def validate_item(raw: object) -> HFItem:
-    """The item, or ValueError with one line saying what is wrong with it."""
+def validate_item(raw: object) -> tuple[HFItem, list[str]]:
+    """The item and notes on what was dropped from it, or ValueError with one line saying what is
+    wrong with it."""
     if isinstance(raw, str) and raw.startswith("{'"):
         raise ValueError("an item must be a JSON object, not a string (this one holds a Python repr)")
     if not isinstance(raw, dict):
         raise ValueError(f"an item must be a JSON object, not {json_type(raw)}")
+    context: dict[str, list[str]] = {}
     try:
-        return HFItem.model_validate(raw)
+        return HFItem.model_validate(raw, context=context), context.get("dropped", [])
     except ValidationError as error:
         raise ValueError(first_problem(error)) from None
     except RecursionError:

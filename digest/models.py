@@ -10,6 +10,7 @@ from django.template.defaultfilters import pluralize
 from django.utils import timezone
 from django.utils.text import Truncator
 
+from digest.readable import readable
 from subscriptions.models import Subscriber
 
 
@@ -79,6 +80,21 @@ class Paper(models.Model):
 
     def __str__(self) -> str:
         return f"{self.arxiv_id}: {Truncator(self.title).chars(80)}"
+
+    # What people are shown: LaTeX made readable, whitespace normalised (digest/readable.py).
+    # The stored fields keep the source's text, which search and matching read.
+    @property
+    def display_title(self) -> str:
+        return readable(self.title)
+
+    @property
+    def display_abstract(self) -> str:
+        return readable(self.abstract)
+
+    @property
+    def display_summary(self) -> str:
+        """The HF machine summary when there is one, else the abstract."""
+        return readable(self.ai_summary or self.abstract)
 
     @property
     def arxiv_url(self) -> str:

@@ -53,14 +53,14 @@ def ingest_file(path: Path, day: dt.date | None = None) -> FileOutcome:
     try:
         content = path.read_bytes()
     except OSError as error:
-        raise FileRefused(f"cannot read {path}: {error.strerror}") from None
+        raise FileRefused(f"Cannot read {path}: {error.strerror}") from None
     try:
         kind, batch = sources.parse_file(content)
     except sources.SourceError as error:
-        raise FileRefused(f"{path.name}: not a paper list we can read: {error}") from None
+        raise FileRefused(f"{path.name} is not a paper list we can read: {error}") from None
     day = day or day_in_name(path) or batch.listed_day()
     if day is None:
-        raise FileRefused(f"{path.name}: no day in its name or its content; give one with --date")
+        raise FileRefused(f"{path.name} says no day in its name or its content; give one with --date")
     result = ingest_records(batch, day)
     record_report(day, {f"file:{path.name}": report_of(batch)})
     return FileOutcome(path, day, kind, batch, result)

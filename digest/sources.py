@@ -103,8 +103,9 @@ def parse_hf_items(items: object) -> PaperBatch:
     batch = PaperBatch()
     for index, raw in enumerate(items):
         try:
-            item = hf_items.validate_item(raw)
+            item, dropped = hf_items.validate_item(raw)
             batch.append(record_of(item))
+            batch.warnings.extend(f"{hf_items.item_label(raw, index)}: {note}" for note in dropped)
             batch.days.append(listed_day(item))
         except ValueError as problem:
             batch.skip(f"{hf_items.item_label(raw, index)}: {problem}")
@@ -112,6 +113,8 @@ def parse_hf_items(items: object) -> PaperBatch:
         raise SourceError(f"none of its {len(items)} items is a paper; {batch.skipped[0]}")
     for reason in batch.skipped:
         log.warning("Skipping Hugging Face %s", reason)
+    for warning in batch.warnings:
+        log.warning("Hugging Face %s", warning)
     return batch
 
 
@@ -157,9 +160,9 @@ def listed_day(item: hf_items.HFItem) -> dt.date | None:
 
 
 def fetch_hf_day(day: dt.date, session: requests.Session | None = None) -> PaperBatch:
-    """All papers of one day, page after page. We ask for HF_PAGE_LIMIT a page, but the API's
-    default page is 50 and a server may keep to it, so a page of 50 or more is always followed
-    by the next; a shorter page, an empty one or one with nothing new ends the day. Sorted by
+    """All papers of one day, page after page. We ask for HF_PAGE_LIMIT a page; the API's default
+    page is 50 and a server may keep to it, so a page of exactly 50 is followed by the next as
+    a full one is. Any other short page, or one with nothing new, ends the day. Sorted by
     publication, which stays put between page requests (trending order can shift)."""
     session = session or requests.Session()
     batch = PaperBatch()
@@ -175,7 +178,9 @@ def fetch_hf_day(day: dt.date, session: requests.Session | None = None) -> Paper
         seen.update(record.arxiv_id for record in new)
         batch.extend(new)
         batch.skipped.extend(page_batch.skipped)
-        if len(items) < min(HF_PAGE_LIMIT, HF_DEFAULT_PAGE_SIZE) or (page_batch and not new):
+        batch.warnings.extend(page_batch.warnings)
+        full_page = len(items) >= HF_PAGE_LIMIT or len(items) == HF_DEFAULT_PAGE_SIZE
+        if not full_page or (page_batch and not new):
             break
     return batch
 
