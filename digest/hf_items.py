@@ -11,6 +11,7 @@ characters) is dropped with a note, and the paper kept.
 from __future__ import annotations
 
 import datetime as dt
+import re
 from typing import Annotated
 
 from pydantic import (
@@ -109,7 +110,7 @@ def first_problem(error: ValidationError) -> str:
     problems = error.errors(include_url=False)
     first = problems[0]
     where = ".".join(str(part) for part in first["loc"]) or "item"
-    message = first["msg"].removeprefix("Value error, ")
+    message = re.sub(r" or instance of \w+$", "", first["msg"].removeprefix("Value error, "))
     more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
     return f"{where}: {message}{more}"
 
