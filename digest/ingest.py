@@ -2,7 +2,10 @@
 
 Idempotent: ingesting the same records again writes nothing. The same paper from Hugging Face
 and arXiv merges into one row: fields one source lacks are filled from the other, categories
-and sources are united, and the HF counts (upvotes, comments) follow the latest reading.
+and sources are united. The HF counts (upvotes, comments, stars) keep the highest reading: they
+grow as a paper is read, so the highest is the latest, whatever order days are ingested in (a
+backfill run twice, or an old day reloaded, never winds them back). A paper listed again on a
+later day stays in the edition of the day it was first ingested.
 """
 
 from __future__ import annotations
@@ -32,8 +35,8 @@ FILLED_IF_EMPTY = (
     "ai_keywords",
     "published_at",
 )
-LATEST_WINS = ("upvotes", "comments", "github_stars")
-MERGED_FIELDS = [*FILLED_IF_EMPTY, *LATEST_WINS, "categories", "sources", "updated_at"]
+HIGHEST_WINS = ("upvotes", "comments", "github_stars")
+MERGED_FIELDS = [*FILLED_IF_EMPTY, *HIGHEST_WINS, "categories", "sources", "updated_at"]
 
 
 @dataclass
@@ -177,9 +180,9 @@ def merge_into(paper: Paper, record: PaperRecord) -> bool:
         value = getattr(record, name)
         if value and not getattr(paper, name):
             changes[name] = value
-    for name in LATEST_WINS:
-        value = getattr(record, name)
-        if value is not None and value != getattr(paper, name):
+    for name in HIGHEST_WINS:
+        value, current = getattr(record, name), getattr(paper, name)
+        if value is not None and (current is None or value > current):
             changes[name] = value
     categories = paper.categories + [c for c in record.categories if c not in paper.categories]
     if categories != paper.categories:
