@@ -343,3 +343,24 @@ def test_reloading_an_older_day_never_winds_a_papers_upvotes_back():
     ingest_records(parse_hf_items(real_hf_day("2026-08-14")), dt.date(2026, 8, 14))
 
     assert Paper.objects.get(arxiv_id="2608.13558").upvotes == 54
+
+
+def test_the_bundled_sample_week_gives_a_weekly_reader_the_whole_real_week(smtp, lexical_only):
+    from digest.management.commands.ingest_papers import SAMPLE_WEEK
+    from subscriptions.models import Subscriber
+
+    for day in SAMPLE_WEEK:
+        ingest_records(parse_hf_items(real_hf_day(day.isoformat())), day)
+    first_days_paper = Paper.objects.filter(edition_date=dt.date(2026, 5, 7)).order_by("-upvotes").first()
+    make_subscriber(
+        "weekly@example.com",
+        first_days_paper.title,
+        frequency=Subscriber.Frequency.WEEKLY,
+        weekly_day=Subscriber.Weekday.WEDNESDAY,
+    )
+
+    send_edition(SAMPLE_WEEK[-1])
+
+    (message,) = smtp.to("weekly@example.com")
+    assert first_days_paper.display_title in text_part(message)
+    assert "this week" in text_part(message)
