@@ -70,21 +70,19 @@ def ingest_day(day: dt.date, source_names: Iterable[str] = ("hf", "arxiv")) -> I
         try:
             for category, fetched in sources.fetch_arxiv_feeds(settings.PAPERBOY_ARXIV_CATEGORIES):
                 result += store(f"arxiv:{category}", day, report, lambda fetched=fetched: fetched)
-        except Exception as error:  # noqa: BLE001 (one source's fault must not cost the others)
+        except Exception as error:  # one source's fault must not cost the others
             failed("arxiv", day, report, error)
     record_report(day, report)
     return result
 
 
-def store(
-    label: str, day: dt.date, report: dict, fetch: Callable[[], list[PaperRecord] | Exception]
-) -> IngestResult:
+def store(label: str, day: dt.date, report: dict, fetch: Callable[[], list[PaperRecord] | Exception]) -> IngestResult:
     try:
         fetched = fetch()
         if isinstance(fetched, Exception):
             raise fetched
         result = ingest_records(fetched, day)
-    except Exception as error:  # noqa: BLE001 (one source's fault must not cost the others)
+    except Exception as error:  # one source's fault must not cost the others
         failed(label, day, report, error)
         return IngestResult()
     report[label] = report_of(fetched)

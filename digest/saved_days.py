@@ -15,7 +15,7 @@ from digest.ingest import IngestResult, ingest_records, record_report, report_of
 DATE_IN_NAME = re.compile(r"(?<!\d)(\d{4}-\d{2}-\d{2})(?!\d)")
 
 
-class FileRefused(Exception):
+class FileRefusedError(Exception):
     """The file holds no paper list we can use; the message is the one-line reason."""
 
 
@@ -31,8 +31,7 @@ class FileOutcome:
         skipped = f", {len(self.batch.skipped)} skipped" if self.batch.skipped else ""
         warned = "".join(f"; warning: {w}" for w in self.batch.warnings)
         return (
-            f"{self.day}: {len(self.batch)} papers read from {self.path} ({self.kind}){skipped}; "
-            f"{self.result}{warned}"
+            f"{self.day}: {len(self.batch)} papers read from {self.path} ({self.kind}){skipped}; {self.result}{warned}"
         )
 
 
@@ -49,18 +48,18 @@ def day_in_name(path: Path) -> dt.date | None:
 def ingest_file(path: Path, day: dt.date | None = None) -> FileOutcome:
     """Ingest one saved file into the edition of `day`, else of the date in its name (archives
     name a day's file by the date it was fetched for), else of the day its content was listed on.
-    Idempotent; raises FileRefused with the reason if nothing in it can be used."""
+    Idempotent; raises FileRefusedError with the reason if nothing in it can be used."""
     try:
         content = path.read_bytes()
     except OSError as error:
-        raise FileRefused(f"Cannot read {path}: {error.strerror}") from None
+        raise FileRefusedError(f"Cannot read {path}: {error.strerror}") from None
     try:
         kind, batch = sources.parse_file(content)
     except sources.SourceError as error:
-        raise FileRefused(f"{path.name} is not a paper list we can read: {error}") from None
+        raise FileRefusedError(f"{path.name} is not a paper list we can read: {error}") from None
     day = day or day_in_name(path) or batch.listed_day()
     if day is None:
-        raise FileRefused(f"{path.name} says no day in its name or its content; give one with --date")
+        raise FileRefusedError(f"{path.name} says no day in its name or its content; give one with --date")
     result = ingest_records(batch, day)
     record_report(day, {f"file:{path.name}": report_of(batch)})
     return FileOutcome(path, day, kind, batch, result)

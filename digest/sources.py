@@ -340,7 +340,7 @@ def fetch_arxiv_feeds(
         try:
             response = get(session, f"{settings.PAPERBOY_ARXIV_FEED_URL}/{category}")
             yield category, parse_arxiv_feed(response.content)
-        except Exception as error:  # noqa: BLE001 (one category's fault must not stop the next)
+        except Exception as error:  # one category's fault must not stop the next
             yield category, error
 
 

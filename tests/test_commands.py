@@ -173,7 +173,7 @@ def test_ingest_papers_loads_the_sample_day_when_no_source_has_papers(feed_serve
     # The real week, each day its own edition, as Hugging Face listed them.
     days = dict(Edition.objects.filter(date__in=SAMPLE_WEEK).values_list("date", "source_report"))
     assert [days[day] for day in SAMPLE_WEEK] == [
-        {f"file:hf-{day}.json": {"papers": count}} for day, count in zip(SAMPLE_WEEK, [16, 27, 41, 50, 50])
+        {f"file:hf-{day}.json": {"papers": count}} for day, count in zip(SAMPLE_WEEK, [16, 27, 41, 50, 50], strict=True)
     ]
     assert Paper.objects.filter(edition_date=SAMPLE_DATE).count() == 50
     top = Paper.objects.filter(edition_date=SAMPLE_DATE).order_by("-upvotes").first()

@@ -96,7 +96,7 @@ class Command(BaseCommand):
     def load_file(self, path: Path, day: dt.date | None) -> None:
         try:
             outcome = saved_days.ingest_file(path, day)
-        except saved_days.FileRefused as refused:
+        except saved_days.FileRefusedError as refused:
             raise CommandError(str(refused)) from None
         self.stdout.write(str(outcome))
         for reason in outcome.batch.skipped:
@@ -118,7 +118,7 @@ class Command(BaseCommand):
             for path in files:
                 try:
                     backfill.add(saved_days.ingest_file(path))
-                except saved_days.FileRefused as refused:
+                except saved_days.FileRefusedError as refused:
                     backfill.refuse(str(refused))
                 progress.advance(1, papers=backfill.papers, refused=len(backfill.refused))
         for line in backfill.partly_skipped:
