@@ -11,8 +11,8 @@ from django.utils import timezone
 
 from digest import saved_days
 from digest.ingest import ingest_day
+from digest.management.progress import Progress
 from digest.models import Edition
-from digest.progress import Progress
 
 SAMPLE_FOLDER = Path(__file__).resolve().parents[2] / "sample_day"
 # A real week of Hugging Face Daily Papers (five weekdays), so a weekly digest can be seen
