@@ -2,7 +2,10 @@
 
 Idempotent: ingesting the same records again writes nothing. The same paper from Hugging Face
 and arXiv merges into one row: fields one source lacks are filled from the other, categories
-and sources are united, and the HF counts (upvotes, comments) follow the latest reading.
+and sources are united. The HF counts (upvotes, comments, stars) keep the highest reading: they
+grow as a paper is read, so the highest is the latest, whatever order days are ingested in (a
+backfill run twice, or an old day reloaded, never winds them back). A paper listed again on a
+later day stays in the edition of the day it was first ingested.
 """
 
 from __future__ import annotations
@@ -32,8 +35,8 @@ FILLED_IF_EMPTY = (
     "ai_keywords",
     "published_at",
 )
-LATEST_WINS = ("upvotes", "comments", "github_stars")
-MERGED_FIELDS = [*FILLED_IF_EMPTY, *LATEST_WINS, "categories", "sources", "updated_at"]
+HIGHEST_WINS = ("upvotes", "comments", "github_stars")
+MERGED_FIELDS = [*FILLED_IF_EMPTY, *HIGHEST_WINS, "categories", "sources", "updated_at"]
 
 
 @dataclass
@@ -52,39 +55,64 @@ class IngestResult:
 
 
 def ingest_day(day: dt.date, source_names: Iterable[str] = ("hf", "arxiv")) -> IngestResult:
-    """Fetch and store one day from each source. A failing source is logged and recorded on the
-    edition; the others still ingest."""
+    """Fetch and store one day from each source. Each source is isolated: whatever goes wrong in
+    one (a SourceError, or any other exception) is logged and recorded on the edition, and the
+    others still ingest."""
     result = IngestResult()
     report: dict[str, dict] = {}
     if "hf" in source_names:
-        result += store("hf", day, report, catching(sources.fetch_hf_day, day))
+        result += store("hf", day, report, lambda: sources.fetch_hf_day(day))
     if "arxiv" in source_names and day != timezone.now().date():
         # The feeds only carry today's announcement; filing it under another day would be wrong.
         log.warning("Skipping arXiv for %s: its feeds list only today's papers", day.isoformat())
         report["arxiv"] = {"skipped": "the feeds list only today's papers"}
     elif "arxiv" in source_names:
-        for category, fetched in sources.fetch_arxiv_feeds(settings.PAPERBOY_ARXIV_CATEGORIES):
-            result += store(f"arxiv:{category}", day, report, fetched)
+        try:
+            for category, fetched in sources.fetch_arxiv_feeds(settings.PAPERBOY_ARXIV_CATEGORIES):
+                result += store(f"arxiv:{category}", day, report, lambda fetched=fetched: fetched)
+        except Exception as error:  # one source's fault must not cost the others
+            failed("arxiv", day, report, error)
     record_report(day, report)
     return result
 
 
-def catching(fetch: Callable[[dt.date], list[PaperRecord]], day: dt.date) -> list[PaperRecord] | SourceError:
+def store(label: str, day: dt.date, report: dict, fetch: Callable[[], list[PaperRecord] | Exception]) -> IngestResult:
     try:
-        return fetch(day)
-    except SourceError as error:
-        return error
-
-
-def store(label: str, day: dt.date, report: dict, fetched: list[PaperRecord] | SourceError) -> IngestResult:
-    if isinstance(fetched, SourceError):
-        log.error("Source %s failed for %s: %s", label, day.isoformat(), fetched)
-        report[label] = {"error": str(fetched)}
+        fetched = fetch()
+        if isinstance(fetched, Exception):
+            raise fetched
+        result = ingest_records(fetched, day)
+    except Exception as error:  # one source's fault must not cost the others
+        failed(label, day, report, error)
         return IngestResult()
-    report[label] = {"papers": len(fetched)}
-    result = ingest_records(fetched, day)
+    report[label] = report_of(fetched)
     log.info("Source %s for %s: %d papers read; %s", label, day.isoformat(), len(fetched), result)
     return result
+
+
+def failed(label: str, day: dt.date, report: dict, error: Exception) -> None:
+    if isinstance(error, SourceError):
+        log.error("Source %s failed for %s: %s", label, day.isoformat(), error)
+        message = str(error)
+    else:
+        log.exception("Source %s failed for %s with an unexpected error", label, day.isoformat())
+        message = f"unexpected {type(error).__name__}: {error}"
+    report[label] = {"error": message[:500], "at": timezone.now().isoformat(timespec="seconds")}
+
+
+MAX_PROBLEMS_KEPT = 20  # per source and day: enough to see what went wrong, not a day's worth
+
+
+def report_of(fetched: list[PaperRecord]) -> dict:
+    """What the edition keeps of one source's reading: papers read, items skipped and why."""
+    report: dict = {"papers": len(fetched)}
+    skipped = getattr(fetched, "skipped", [])
+    warnings = getattr(fetched, "warnings", [])
+    if skipped:
+        report["items_skipped"] = len(skipped)
+    if skipped or warnings:
+        report["problems"] = [*warnings, *skipped][:MAX_PROBLEMS_KEPT]
+    return report
 
 
 def record_report(day: dt.date, report: dict) -> None:
@@ -150,9 +178,9 @@ def merge_into(paper: Paper, record: PaperRecord) -> bool:
         value = getattr(record, name)
         if value and not getattr(paper, name):
             changes[name] = value
-    for name in LATEST_WINS:
-        value = getattr(record, name)
-        if value is not None and value != getattr(paper, name):
+    for name in HIGHEST_WINS:
+        value, current = getattr(record, name), getattr(paper, name)
+        if value is not None and (current is None or value > current):
             changes[name] = value
     categories = paper.categories + [c for c in record.categories if c not in paper.categories]
     if categories != paper.categories:

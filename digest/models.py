@@ -6,9 +6,11 @@ import datetime as dt
 
 from django.db import models
 from django.db.models.functions import Now
+from django.template.defaultfilters import pluralize
 from django.utils import timezone
 from django.utils.text import Truncator
 
+from digest.readable import readable
 from subscriptions.models import Subscriber
 
 
@@ -30,11 +32,18 @@ class Edition(models.Model):
         return Paper.objects.filter(edition_date=self.date)
 
     def source_summaries(self) -> list[str]:
-        """One line per source for staff: "hf: 98 papers", "arxiv:cs.CL: FAILED (...)"."""
+        """One line per source for staff: "hf: 49 papers, 1 item skipped (item 3 (2605.01234):
+        paper.upvotes: ...)", "arxiv:cs.CL: FAILED (...)"."""
         lines = []
         for name, report in sorted(self.source_report.items()):
             if "papers" in report:
-                lines.append(f"{name}: {report['papers']} papers")
+                skipped = report.get("items_skipped", 0)
+                line = f"{name}: {report['papers']} papers"
+                if skipped:
+                    line += f", {skipped} item{pluralize(skipped)} skipped"
+                if report.get("problems"):
+                    line += f" ({'; '.join(report['problems'][:3])}{'; …' * (len(report['problems']) > 3)})"
+                lines.append(line)
             elif "error" in report:
                 lines.append(f"{name}: FAILED ({report['error']})")
             else:
@@ -71,6 +80,21 @@ class Paper(models.Model):
 
     def __str__(self) -> str:
         return f"{self.arxiv_id}: {Truncator(self.title).chars(80)}"
+
+    # What people are shown: LaTeX made readable, whitespace normalised (digest/readable.py).
+    # The stored fields keep the source's text, which search and matching read.
+    @property
+    def display_title(self) -> str:
+        return readable(self.title)
+
+    @property
+    def display_abstract(self) -> str:
+        return readable(self.abstract)
+
+    @property
+    def display_summary(self) -> str:
+        """The HF machine summary when there is one, else the abstract."""
+        return readable(self.ai_summary or self.abstract)
 
     @property
     def arxiv_url(self) -> str:

@@ -283,7 +283,7 @@ class EditionRenderer:
                 "trending_only": not for_you,
                 # Cut with three dots, not "…": one non-ASCII character makes Subject an
                 # encoded word, which the email package then re-encodes for every message.
-                "first_title": Truncator(first.title).chars(SUBJECT_TITLE_CHARS, truncate="..."),
+                "first_title": Truncator(first.display_title).chars(SUBJECT_TITLE_CHARS, truncate="..."),
                 "count": len(for_you),
             }
             # Paper titles may hold newlines: folded into spaces, they can never start a header.
@@ -357,10 +357,10 @@ def card_context(paper: Paper) -> dict:
     ]
     return {
         "pk": paper.pk,
-        "title": " ".join(paper.title.split()),
+        "title": paper.display_title,
         "url": hf_url or paper.arxiv_url,
         "authors": short_authors(paper.authors),
-        "summary": summary(paper.ai_summary or paper.abstract),
+        "summary": summary(paper.display_summary),
         "thumbnail_url": web_url(paper.thumbnail_url),
         "links": [(label, web_url(url)) for label, url in candidates if web_url(url)],
         "on_hf": bool(hf_url),
@@ -416,7 +416,7 @@ def preheader(items: Sequence[DigestItem]) -> str:
     """The line inboxes show after the subject."""
     if not items:
         return ""
-    first = " ".join(items[0].paper.title.split())
+    first = items[0].paper.display_title
     first = f"{first[:89]}…" if len(first) > 90 else first
     return f"{first} and {len(items) - 1} more" if len(items) > 1 else first
 

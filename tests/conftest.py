@@ -32,7 +32,13 @@ from django.db import connection
 
 FIXTURES = Path(__file__).parent / "fixtures"
 PROJECT = Path(__file__).parent.parent
+# The seed day: real titles and abstracts with made-up ids and authors, kept for the matching
+# evaluation and the tests that rank, render and deliver its papers (tests/fixtures/make_fixtures.py).
 DAY = "2025-09-03"
+# Real files as the sources published them (tests/fixtures/real/README.md).
+REAL = FIXTURES / "real"
+SAMPLE_WEEK_DIR = PROJECT / "digest" / "sample_day"
+SAMPLE_DATE = "2026-05-13"  # the bundled sample day: a real, full Hugging Face day
 
 
 def fixture_bytes(name: str) -> bytes:
@@ -41,6 +47,16 @@ def fixture_bytes(name: str) -> bytes:
 
 def hf_day_items() -> list[dict]:
     return json.loads(fixture_bytes(f"hf-{DAY}-p0.json")) + json.loads(fixture_bytes(f"hf-{DAY}-p1.json"))
+
+
+def real_bytes(name: str) -> bytes:
+    return (REAL / name).read_bytes()
+
+
+def real_hf_day(day: str) -> list[dict]:
+    """A real Hugging Face day: the sample week's, or one of tests/fixtures/real/hf-daily/."""
+    bundled = SAMPLE_WEEK_DIR / f"hf-{day}.json"
+    return json.loads(bundled.read_bytes() if bundled.exists() else real_bytes(f"hf-daily/{day}.json"))
 
 
 def free_port() -> int:
@@ -105,10 +121,14 @@ def fresh_edition_renderers() -> Iterator[None]:
 
 @dataclass
 class FeedServer:
-    """Serves /api/daily_papers like Hugging Face (date, p, limit) and /atom/<cat> like arXiv."""
+    """Serves /api/daily_papers like Hugging Face (date, p, limit) and /atom/<cat> like arXiv.
+    With page_cap, pages hold at most that many items whatever limit asks (an API keeping to
+    its default page of 50); hf_bodies serves a day's raw body instead (broken JSON, an error)."""
 
     url: str
     hf_days: dict[str, list[dict]] = field(default_factory=dict)
+    hf_bodies: dict[str, bytes] = field(default_factory=dict)
+    page_cap: int | None = None
     feeds: dict[str, bytes] = field(default_factory=dict)
     slow_paths: set[str] = field(default_factory=set)
     requests: list[str] = field(default_factory=list)
@@ -146,7 +166,12 @@ def feed_server(settings) -> Iterator[FeedServer]:
             if limit > 100:
                 self.reply(400, b'{"error": "limit must be <= 100"}', "application/json")
                 return
-            items = state.hf_days.get(query.get("date", [""])[0], [])
+            day = query.get("date", [""])[0]
+            if day in state.hf_bodies:
+                self.reply(200, state.hf_bodies[day], "application/json")
+                return
+            limit = min(limit, state.page_cap or limit)
+            items = state.hf_days.get(day, [])
             self.reply(200, json.dumps(items[page * limit : (page + 1) * limit]).encode(), "application/json")
 
         def reply(self, status: int, body: bytes, content_type: str) -> None:

@@ -13,13 +13,14 @@ import pytest
 import time_machine
 from django.core.management import CommandError, call_command
 
-from digest.management.commands.ingest_papers import SAMPLE_DAY
+from digest.management.commands.ingest_papers import SAMPLE_DATE, SAMPLE_DAY, SAMPLE_WEEK
 from digest.models import Edition, Paper
-from tests.conftest import DAY, FIXTURES, PROJECT
+from tests.conftest import DAY, FIXTURES, PROJECT, SAMPLE_WEEK_DIR
 
 EDITION = dt.date.fromisoformat(DAY)
 pytestmark = pytest.mark.usefixtures("on_the_recorded_day")
 HF_DAY = FIXTURES / f"hf-{DAY}-p0.json"
+SEED_DAY = SAMPLE_WEEK_DIR / "hf-daily-papers.json"  # the evaluation's labelled day, which rank_papers tests rank
 ATOM_FEED = FIXTURES / "arxiv-cs.CL.atom"
 
 
@@ -44,7 +45,7 @@ def manage(*args: str) -> subprocess.CompletedProcess:
 
 
 def rank_json(*args: str) -> list[dict]:
-    return json.loads(run("rank_papers", "--papers", str(SAMPLE_DAY), *args, "--json"))
+    return json.loads(run("rank_papers", "--papers", str(SEED_DAY), *args, "--json"))
 
 
 # --- ingest_papers --file ---------------------------------------------------------------
@@ -164,10 +165,22 @@ def test_ingest_papers_loads_the_sample_day_when_no_source_has_papers(feed_serve
         output = run("ingest_papers", "--sample-if-offline")
 
     assert "2025-09-10: 0 new, 0 updated, 0 unchanged" in output
-    assert "No source gave any papers: loading the bundled sample day (3 Sep 2025) instead." in output
-    assert f"98 papers read from {SAMPLE_DAY} (hf); 98 new" in output
-    assert Paper.objects.filter(edition_date=EDITION).count() == 98
-    assert Edition.objects.get(date=EDITION).source_report == {"file:hf-daily-papers.json": {"papers": 98}}
+    assert (
+        "No source gave any papers: loading the bundled sample week instead, real Hugging Face days "
+        "from 7 May to Wednesday 13 May 2026 (the newest edition)." in output
+    )
+    assert f"2026-05-13: 50 papers read from {SAMPLE_DAY} (hf); 50 new" in output
+    # The real week, each day its own edition, as Hugging Face listed them.
+    days = dict(Edition.objects.filter(date__in=SAMPLE_WEEK).values_list("date", "source_report"))
+    assert [days[day] for day in SAMPLE_WEEK] == [
+        {f"file:hf-{day}.json": {"papers": count}} for day, count in zip(SAMPLE_WEEK, [16, 27, 41, 50, 50], strict=True)
+    ]
+    assert Paper.objects.filter(edition_date=SAMPLE_DATE).count() == 50
+    top = Paper.objects.filter(edition_date=SAMPLE_DATE).order_by("-upvotes").first()
+    assert top.arxiv_id == "2605.12500"  # a real arXiv id: its links lead to the real paper
+    assert top.title == "SenseNova-U1: Unifying Multimodal Understanding and Generation with NEO-unify Architecture"
+    assert top.ai_keywords[:2] == ["vision-language models", "multimodal intelligence"]
+    assert top.thumbnail_url == "https://cdn-thumbnails.huggingface.co/social-thumbnails/papers/2605.12500.png"
     assert "404" in Edition.objects.get(date=dt.date(2025, 9, 10)).source_report["arxiv:nope"]["error"]
 
 
@@ -216,7 +229,7 @@ def test_rank_papers_json_of_a_topic_nobody_wrote_about_is_an_empty_list():
 
 
 def test_rank_papers_prints_a_numbered_list_with_scores_and_reasons():
-    output = run("rank_papers", "--papers", str(SAMPLE_DAY), "--topic", "robots", "--limit", "2")
+    output = run("rank_papers", "--papers", str(SEED_DAY), "--topic", "robots", "--limit", "2")
     mode, *lines = output.splitlines()
 
     assert mode.startswith("Ranking: ")  # semantic + lexical, or lexical only without the extra
@@ -244,7 +257,7 @@ def test_rank_papers_rejects_a_bad_interest_line():
 
 
 def test_rank_papers_says_so_when_nothing_matches():
-    output = run("rank_papers", "--papers", str(SAMPLE_DAY), "--topic", "quokka husbandry")
+    output = run("rank_papers", "--papers", str(SEED_DAY), "--topic", "quokka husbandry")
 
     assert output.strip().splitlines()[-1] == "No paper scored above the threshold."
 

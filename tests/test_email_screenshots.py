@@ -3,14 +3,18 @@ widths, light and dark. The screenshots land in test-artifacts/screenshots/ for 
 
 from __future__ import annotations
 
+import datetime as dt
+import re
 import struct
 import zlib
 
 import pytest
 from django.contrib.auth import get_user_model
 
+from digest.ingest import ingest_records
 from digest.models import Paper
-from tests.conftest import save_screenshot
+from digest.sources import parse_hf_items
+from tests.conftest import SAMPLE_DATE, real_hf_day, save_screenshot
 from tests.digest_mail import hostile_items, html_part, send_edition
 from tests.factories import load_day, make_subscriber
 
@@ -87,3 +91,27 @@ def test_staff_preview_shows_html_and_text_side_by_side_in_chromium(browser_page
     assert text_box["x"] >= html_box["x"] + html_box["width"]  # side by side
     assert "FOR YOU" in page.locator("pre").inner_text()
     save_screenshot(page, "staff-preview-1400")
+
+
+@pytest.mark.parametrize("width", [640, 375])
+def test_a_digest_of_the_real_sample_day_reads_well_at_desktop_and_phone_width(browser_page, smtp, width):
+    sample_day = dt.date.fromisoformat(SAMPLE_DATE)
+    ingest_records(parse_hf_items(real_hf_day(SAMPLE_DATE)), sample_day)
+    make_subscriber("ada@example.com", "multimodal generation", "reinforcement learning for agents", max_papers=8)
+    send_edition(sample_day)
+    (message,) = smtp.to("ada@example.com")
+    page = browser_page
+    page.route(
+        "https://cdn-thumbnails.huggingface.co/**",
+        lambda route: route.fulfill(body=grey_png(), content_type="image/png"),
+    )
+    page.set_viewport_size({"width": width, "height": 900})
+    page.set_content(html_part(message), wait_until="load")
+
+    assert page.evaluate("document.documentElement.scrollWidth") <= width
+    assert page.get_by_text("Paperboy · Wednesday 13 May 2026").is_visible()
+    titles = page.locator(".title a").all_inner_texts()
+    assert 0 < len(titles) <= 8 + 3
+    links = page.locator(".title a").evaluate_all("links => links.map(a => a.href)")
+    assert all(re.fullmatch(r"https://huggingface\.co/papers/\d{4}\.\d{5}", url) for url in links)  # real ids
+    assert save_screenshot(page, f"email-real-sample-day-{width}").stat().st_size > 10_000

@@ -1,4 +1,5 @@
-"""Ranking the 98 real papers of 3 Sep 2025 for a reader's topics."""
+"""Ranking the seed day's 98 papers (real titles and abstracts of 3 Sep 2025, made-up ids: the
+matching evaluation's labelled set) for a reader's topics."""
 
 from __future__ import annotations
 
@@ -7,10 +8,11 @@ from functools import cache, partial
 
 import pytest
 
-from digest.management.commands.ingest_papers import SAMPLE_DAY
 from digest.matching.ranker import Match, rank_papers
 from digest.sources import PaperRecord, parse_hf_items
+from tests.conftest import SAMPLE_WEEK_DIR
 
+SEED_DAY = SAMPLE_WEEK_DIR / "hf-daily-papers.json"
 THRESHOLD = 0.4  # PAPERBOY_MATCH_THRESHOLD's default
 EVERYTHING = 1000
 SCORE_STEP = 1e-4  # a Match keeps 4 decimals
@@ -18,7 +20,7 @@ SCORE_STEP = 1e-4  # a Match keeps 4 decimals
 
 @cache
 def sample_papers() -> tuple[PaperRecord, ...]:
-    return tuple(parse_hf_items(json.loads(SAMPLE_DAY.read_bytes())))
+    return tuple(parse_hf_items(json.loads(SEED_DAY.read_bytes())))
 
 
 def rank(*topics: str, limit: int = EVERYTHING, threshold: float = THRESHOLD) -> list[Match]:

@@ -29,7 +29,7 @@ def test_premailer_calls_stay_the_same_for_ten_times_the_subscribers():
     assert calls[1] < 30  # a batch per email that brings new papers, not one per email
     assert re.search(r"render time per email: \d+\.\d{3} ms over all 300 \(inlining included\), \d+\.\d{3} ms", large)
     assert re.search(r"average HTML size: \d+\.\d KB", large)
-    assert "using the bundled sample day (2025-09-03)" in large
+    assert "using the bundled sample day (2026-05-13)" in large
     assert not Edition.objects.exists() and not Paper.objects.exists()  # nothing is kept
 
 

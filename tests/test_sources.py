@@ -115,7 +115,7 @@ def test_hf_items_without_id_or_title_are_skipped():
 
 @pytest.mark.parametrize(
     ("payload", "kind"),
-    [({"error": "Invalid date"}, "dict"), ("2509.00001", "str"), (None, "NoneType")],
+    [({"error": "Invalid date"}, r"an object \(error\): Invalid date"), ("2509.00001", "a string"), (None, "null")],
 )
 def test_hf_json_that_is_not_a_list_raises_source_error(payload, kind):
     with pytest.raises(SourceError, match=f"expected a JSON list of papers, got {kind}"):
@@ -236,6 +236,7 @@ def test_parse_file_rejects_other_content_with_a_reason(content, message):
 
 
 def test_fetch_hf_day_reads_all_98_papers_in_one_page_of_100(feed_server):
+    # 98 < 100 and more than the default page of 50: the server honoured our limit, so that was all.
     records = fetch_hf_day(EDITION)
 
     assert len(records) == 98
