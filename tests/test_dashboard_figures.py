@@ -115,13 +115,13 @@ def test_every_admin_list_figure_agrees_with_the_rows_and_the_emails(staff_clien
     editions = parse_valid(staff_client.get("/admin/digest/edition/").content, "the editions list")
     dates = admin_column(editions, "date")
     sample_row = dates.index("Sept. 3, 2025")
-    assert admin_column(editions, "papers_listed")[sample_row] == str(Paper.objects.filter(edition_date=SAMPLE_DATE).count())
+    listed_that_day = Paper.objects.filter(edition_date=SAMPLE_DATE).count()
+    assert admin_column(editions, "papers_listed")[sample_row] == str(listed_that_day)
     assert admin_column(editions, "sent_count")[sample_row] == "3"
 
     people = parse_valid(staff_client.get("/admin/subscriptions/subscriber/").content, "the subscribers list")
-    for address, interests, sent in zip(
-        admin_column(people, "email"), admin_column(people, "interest_count"), admin_column(people, "sent_count"), strict=True
-    ):
+    columns = [admin_column(people, name) for name in ("email", "interest_count", "sent_count")]
+    for address, interests, sent in zip(*columns, strict=True):
         subscriber = Subscriber.objects.get(email=address)
         assert int(interests) == subscriber.interests.count()
         assert int(sent) == subscriber.deliveries.filter(status=Delivery.Status.SENT).count()

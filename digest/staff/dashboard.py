@@ -198,7 +198,8 @@ def run_progress(today: dt.date) -> RunProgress:
 
 
 def papers_most_sent(days: int = SUBSCRIBER_DAYS, limit: int = TOP) -> list[Paper]:
-    """Papers in the most emails sent in the last `days` days. Counted on the delivery items alone (grouped by one id), then the few papers fetched."""
+    """Papers in the most emails sent in the last `days` days. Counted on the delivery items
+    alone (grouped by one id), then the few papers fetched."""
     # By when the email went out: an old edition sent today counts today.
     since = timezone.now() - dt.timedelta(days=days)
     top = list(
