@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from email.utils import make_msgid
+
 import pytest
 from django.core.management import call_command
+from django.utils import timezone
 
 from digest.day import plan_day
 from digest.deliver import send_batch, sendable_batches
@@ -11,6 +14,7 @@ from digest.models import Delivery
 from subscriptions.models import Subscriber
 from tests.digest_mail import send_edition, text_part
 from tests.factories import EDITION_DATE, load_day, make_subscriber
+from tests.html_pages import parse_valid
 
 pytestmark = pytest.mark.django_db
 
@@ -95,3 +99,26 @@ def test_admin_pages_load(staff_client, url):
     load_day()
     make_subscriber("ada@example.com", "reinforcement learning")
     assert staff_client.get(url).status_code == 200
+
+
+def test_a_sent_deliverys_state_is_read_only_in_the_admin(staff_client):
+    reader = Subscriber.objects.create(email="ada@example.com", status=Subscriber.Status.ACTIVE)
+    sent_at = timezone.now()
+    delivery = Delivery.objects.create(
+        subscriber=reader,
+        edition_date="2025-09-03",
+        status=Delivery.Status.SENT,
+        message_id=make_msgid("t"),
+        claimed_at=sent_at,
+        sent_at=sent_at,
+    )
+    url = f"/admin/digest/delivery/{delivery.pk}/change/"
+
+    page = parse_valid(staff_client.get(url).content, "a delivery's admin page")
+
+    inputs = {element.get("name") for element in page.iter("input")} | {e.get("name") for e in page.iter("select")}
+    assert not inputs & {"status", "claimed_at_0", "claimed_at_1", "retry_at_0", "retry_at_1", "sent_at_0", "attempts"}
+    assert not [e for e in page.iter("input") if e.get("type") == "submit" and e.get("name", "").startswith("_save")]
+    staff_client.post(url, {"claimed_at_0": "2000-01-01", "claimed_at_1": "00:00", "status": "pending"})
+    delivery.refresh_from_db()
+    assert (delivery.status, delivery.claimed_at) == (Delivery.Status.SENT, sent_at)
