@@ -2,12 +2,14 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import time
 from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils import timezone
 
 from digest import sources
+from digest.day import prepare_matching
 from digest.ingest import ingest_day, ingest_records, record_report
 from digest.models import Edition
 
@@ -50,6 +52,7 @@ class Command(BaseCommand):
             return
         result = ingest_day(day, [source] if source else ["hf", "arxiv"])
         self.stdout.write(f"{day}: {result}")
+        self.prepare(day)
         for line in Edition.objects.get(date=day).source_summaries():
             self.stdout.write(f"  {line}")
         if result.created + result.updated + result.unchanged == 0 and options["sample_if_offline"]:
@@ -70,3 +73,9 @@ class Command(BaseCommand):
         result = ingest_records(records, day)
         record_report(day, {f"file:{path.name}": {"papers": len(records)}})
         self.stdout.write(f"{day}: {len(records)} papers read from {path} ({kind}); {result}")
+        self.prepare(day)
+
+    def prepare(self, day: dt.date) -> None:
+        started = time.perf_counter()
+        prepare_matching(day)
+        self.stdout.write(f"{day}: matching prepared in {time.perf_counter() - started:.1f} s")
