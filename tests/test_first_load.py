@@ -42,11 +42,12 @@ def answers(url: str) -> bool:
 
 
 def test_the_first_preference_center_after_start_up_takes_under_a_second(settings, tmp_path: Path, capsys):
-    # One cache for this process and the server (no per-test prefix): where ingest leaves the vectors.
-    if django_settings.CACHES["default"]["BACKEND"].endswith("FileBasedCache"):
-        settings.CACHES = {"default": {**django_settings.CACHES["default"], "LOCATION": str(tmp_path / "cache")}}
-    else:
-        settings.CACHES = {"default": {k: v for k, v in django_settings.CACHES["default"].items() if k != "KEY_PREFIX"}}
+    # One cache for this process and the server, without the per-test KEY_PREFIX of conftest:
+    # where ingest leaves the vectors for the server to find.
+    shared = {k: v for k, v in django_settings.CACHES["default"].items() if k != "KEY_PREFIX"}
+    if shared["BACKEND"].endswith("FileBasedCache"):
+        shared["LOCATION"] = str(tmp_path / "cache")
+    settings.CACHES = {"default": shared}
     call_command("ingest_papers", "--file", str(SAMPLE_DAY), "--date", SAMPLE_DATE.isoformat())
     reader = make_subscriber("ada@example.com", "reinforcement learning", "robot manipulation", "cs.CV")
     port = free_port()
