@@ -52,9 +52,9 @@ class Command(BaseCommand):
             return
         result = ingest_day(day, [source] if source else ["hf", "arxiv"])
         self.stdout.write(f"{day}: {result}")
-        self.prepare(day)
         for line in Edition.objects.get(date=day).source_summaries():
             self.stdout.write(f"  {line}")
+        self.prepare(day)
         if result.created + result.updated + result.unchanged == 0 and options["sample_if_offline"]:
             self.stdout.write(
                 self.style.WARNING(
