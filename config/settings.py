@@ -236,6 +236,9 @@ PAPERBOY_LIST_ID = env_str("PAPERBOY_LIST_ID", f"Paperboy daily digest <digest.{
 # "off" ranks lexically only. With nothing above the threshold, optionally send a short
 # "here is what is trending" email instead of none.
 PAPERBOY_SEMANTIC = env_choice("PAPERBOY_SEMANTIC", "auto", ("auto", "off"))
+# Load the sentence model when the process starts (web processes: the first page a reader opens
+# must not wait for it); management commands and workers load it when they first rank.
+PAPERBOY_WARM_UP = env_bool("PAPERBOY_WARM_UP", False)
 PAPERBOY_EMBEDDING_MODEL = env_str("PAPERBOY_EMBEDDING_MODEL", "all-MiniLM-L6-v2")
 PAPERBOY_SEND_TRENDING_WHEN_EMPTY = env_bool("PAPERBOY_SEND_TRENDING_WHEN_EMPTY", False)
 
@@ -359,7 +362,14 @@ CELERY_BEAT_SCHEDULE = {
 CACHES = {
     "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}
     if REDIS_URL
-    else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
+    # Without Redis (`make run`), a folder under var/ that the web process and the worker share:
+    # the sentence vectors ingest computes are there for the first preview (and rate limits
+    # count across processes). Large enough for an edition's sentences.
+    else {
+        "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
+        "LOCATION": str(VAR_DIR / "cache"),
+        "OPTIONS": {"MAX_ENTRIES": 200_000},
+    }
 }
 # An unconfirmed signup (and its confirmation link) lasts this long, then the purge removes it.
 PAPERBOY_CONFIRM_DAYS = env_int("PAPERBOY_CONFIRM_DAYS", 7, 1, 365)

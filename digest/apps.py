@@ -1,4 +1,5 @@
 from django.apps import AppConfig
+from django.conf import settings
 
 
 class DigestConfig(AppConfig):
@@ -13,3 +14,11 @@ class DigestConfig(AppConfig):
 
         extensions.add_to_page(extensions.SIGNUP_PAGE, pages.signup_context)
         extensions.add_to_page(extensions.MANAGE_PAGE, pages.manage_context)
+
+        if settings.PAPERBOY_WARM_UP:
+            # A web process loads the sentence model before it serves (Procfile.dev, gunicorn
+            # --preload): otherwise the first preference center a reader opens waits for it.
+            from digest.matching import semantic
+
+            semantic.status(load=True)
+            semantic.encode(["warm up"])  # the first inference is slow too

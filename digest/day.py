@@ -18,9 +18,18 @@ from django.utils import timezone
 
 from digest.deliver import FanOut, PlanResult, plan_edition, send_batch, sendable_batches
 from digest.ingest import ingest_day
+from digest.matching.ranker import edition_matcher
 from digest.models import Edition, Paper
 
-__all__ = ["PlanResult", "ingest_day", "latest_edition", "plan_day", "send_batch", "sendable_batches"]
+__all__ = [
+    "PlanResult",
+    "ingest_day",
+    "latest_edition",
+    "plan_day",
+    "prepare_matching",
+    "send_batch",
+    "sendable_batches",
+]
 
 log = logging.getLogger(__name__)
 
@@ -30,6 +39,15 @@ def latest_edition(on_or_before: dt.date | None = None) -> Edition | None:
     day = on_or_before or timezone.now().date()
     has_papers = Exists(Paper.objects.filter(edition_date=OuterRef("date")))
     return Edition.objects.filter(has_papers, date__lte=day).order_by("-date").first()
+
+
+def prepare_matching(edition_date: dt.date) -> None:
+    """Compute what ranking the edition needs (paper vectors, stored on the rows; sentence vectors,
+    in the shared cache) as soon as its papers arrive, so the first preview or plan finds them
+    ready instead of a reader waiting for them."""
+    papers = list(Paper.objects.filter(edition_date=edition_date))
+    if papers:
+        edition_matcher(papers)
 
 
 def plan_day(

@@ -64,7 +64,7 @@ from digest.attempt_log import Appended
 from digest.matching.ranker import EditionMatcher, Match, edition_matcher, subscriber_profiles
 from digest.models import Delivery, DeliveryItem, Edition, Paper
 from digest.reconnect import DATABASE_UNAVAILABLE, written
-from digest.render import DigestItem, delivery_items, renderer_for
+from digest.render import DigestItem, EditionRenderer, delivery_items, renderer_for
 from digest.send_rate import wait_for_slot
 from subscriptions.models import Subscriber
 
@@ -220,16 +220,27 @@ def save_plans(
         saved = dict(
             Delivery.objects.filter(message_id__in=[d.message_id for d in deliveries]).values_list("message_id", "pk")
         )
+        renderer = renderer_for(edition_date)
         items = [
-            (saved[delivery.message_id], match.paper.pk, position, match.score, match.interest, match.why[:300])
-            for delivery, (_, matches) in zip(deliveries, planned, strict=True)
+            (saved[delivery.message_id], *row)
+            for delivery, (subscriber, matches) in zip(deliveries, planned, strict=True)
             if delivery.message_id in saved
-            for position, match in enumerate(matches)
+            for row in item_rows(renderer, subscriber, matches)
         ]
         insert_items(items)
     result.planned += len(saved)
     result.already_planned += len(planned) - len(saved)
     return sorted(saved.values())
+
+
+def item_rows(renderer: EditionRenderer, subscriber: Subscriber, matches: list[Match]) -> Iterator[tuple]:
+    """(paper, position, score, interest, why) of every paper the email will hold: the matches,
+    then the trending papers the renderer lists under them (score 0: not matched)."""
+    scores = {match.paper.pk: match.score for match in matches}
+    weekly = subscriber.frequency == Subscriber.Frequency.WEEKLY
+    items = renderer.with_trending([DigestItem(m.paper, m.why, m.interest) for m in matches], weekly)
+    for position, item in enumerate(items):
+        yield item.paper.pk, position, scores.get(item.paper.pk, 0.0), item.interest, item.why[:300]
 
 
 ITEM_COLUMNS = ("delivery_id", "paper_id", "position", "score", "matched_interest", "why")

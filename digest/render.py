@@ -155,6 +155,18 @@ class EditionRenderer:
             )
         return self.trending_papers[weekly]
 
+    def with_trending(self, items: Sequence[DigestItem], weekly: bool) -> list[DigestItem]:
+        """A digest's papers: the matched ones ("For you"), then the trending ones not already
+        listed, up to TRENDING_COUNT. Planning stores the result as the delivery's items, so
+        what staff count is what the email holds; a digest of trending papers only gets none."""
+        for_you = [item for item in items if item.interest]
+        trending = [item for item in items if not item.interest]
+        if for_you and len(trending) < TRENDING_COUNT:
+            listed = {item.paper.pk for item in items}
+            extra = [p for p in self.trending_for(weekly) if p.pk not in listed]
+            trending += [DigestItem(p, trending_why(weekly)) for p in extra[: TRENDING_COUNT - len(trending)]]
+        return [*for_you, *trending]
+
     # --- per recipient ------------------------------------------------------------------
 
     def render(self, subscriber: Subscriber, items: Sequence[DigestItem]) -> Rendered:
@@ -162,12 +174,9 @@ class EditionRenderer:
         if not items:
             raise ValueError(f"A digest needs at least one paper (subscriber {subscriber.pk})")
         weekly = subscriber.frequency == Subscriber.Frequency.WEEKLY
+        items = self.with_trending(items, weekly)
         for_you = [item for item in items if item.interest]
         trending = [item for item in items if not item.interest]
-        if for_you and len(trending) < TRENDING_COUNT:
-            listed = {item.paper.pk for item in items}
-            extra = [p for p in self.trending_for(weekly) if p.pk not in listed]
-            trending += [DigestItem(p, trending_why(weekly)) for p in extra[: TRENDING_COUNT - len(trending)]]
         self.prepare([item.paper for item in (*for_you, *trending)])
         values = self.recipient_values(subscriber, weekly)
         while True:

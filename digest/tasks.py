@@ -28,7 +28,9 @@ log = logging.getLogger(__name__)
 def ingest_papers(edition_date: str | None = None) -> str:
     """Fetch and store a day's papers (today's, for the beat schedule)."""
     date = dt.date.fromisoformat(edition_date) if edition_date else timezone.now().date()
-    return str(day.ingest_day(date))
+    result = day.ingest_day(date)
+    day.prepare_matching(date)
+    return str(result)
 
 
 @shared_task(time_limit=settings.PAPERBOY_PLAN_TIME_LIMIT)

@@ -79,8 +79,6 @@ def test_an_unreachable_broker_answers_503_without_saying_where_it_is(client, no
 def test_an_ingest_older_than_the_limit_fails(client, now, settings):
     settings.PAPERBOY_HEALTH_INGEST_MAX_AGE_HOURS = 30
     ingested(now - dt.timedelta(hours=31))
-    # A later day whose every source failed is no success.
-    ingested(now - dt.timedelta(hours=7), {"hf": {"error": "huggingface.co answered 502"}})
 
     response = client.get("/healthz")
 
@@ -90,6 +88,20 @@ def test_an_ingest_older_than_the_limit_fails(client, now, settings):
         "last": "2025-09-03T05:00:00+00:00",
         "note": "stale",
     }
+
+
+def test_an_ingest_that_read_no_source_fails_even_after_an_older_success(client, now):
+    ingested(now - dt.timedelta(hours=20))
+    # The newest day's every source failed (the dashboard marks them all): that ingest read nothing.
+    ingested(
+        now - dt.timedelta(hours=7),
+        {"hf": {"error": "huggingface.co answered 502"}, "arxiv:cs.CL": {"error": "timed out"}},
+    )
+
+    response = client.get("/healthz")
+
+    assert response.status_code == 503
+    assert response.json()["checks"]["ingest"] == {"status": "fail", "note": "no source read"}
     assert "502" not in response.content.decode()
 
 

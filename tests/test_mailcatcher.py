@@ -61,3 +61,19 @@ def test_a_caught_digest_is_listed_and_shown_with_both_parts(catcher):
     assert "1. Reinforcement Learning for Generative AI: A Survey" in page
     assert "<p class='title'>Reinforcement Learning for Generative AI</p>" in html.content.decode()
     assert html["Content-Security-Policy"] == "script-src 'none'"
+
+
+def test_the_inbox_lists_each_message_once_and_prints_no_python_objects(catcher):
+    """The list was once passed as `messages`, which base.html shows as flash notices: a raw
+    dict per message above the table."""
+    message = EmailMultiAlternatives("Confirm your Paperboy subscription", "Confirm.", "digest@localhost", ["a@x.org"])
+    get_connection("django.core.mail.backends.smtp.EmailBackend", host="127.0.0.1", port=catcher).send_messages(
+        [message]
+    )
+
+    inbox = Client().get("/dev/mail/").content.decode()
+
+    assert "EmailMessage object" not in inbox
+    assert "{&#x27;name&#x27;" not in inbox and "{'name'" not in inbox
+    assert 'role="status"' not in inbox
+    assert inbox.count(">Confirm your Paperboy subscription</a>") == 1

@@ -36,10 +36,11 @@ def find(name: str) -> Path:
 def inbox(request: HttpRequest) -> HttpResponse:
     folder = Path(settings.MAILCATCHER_DIR)
     paths = sorted(folder.glob("*.eml"), reverse=True)[:200] if folder.exists() else []
-    messages = [{"name": p.stem, "message": read(p)} for p in paths]
-    for entry in messages:  # a folded header decodes with a leading space
+    # Not "messages": base.html shows that name as the flash messages of django.contrib.messages.
+    caught = [{"name": p.stem, "message": read(p)} for p in paths]
+    for entry in caught:  # a folded header decodes with a leading space
         entry["subject"] = str(entry["message"]["Subject"] or "(no subject)").strip()
-    return render(request, "digest/dev_mail_inbox.html", {"messages": messages, "folder": folder})
+    return render(request, "digest/dev_mail_inbox.html", {"caught": caught, "folder": folder})
 
 
 def message(request: HttpRequest, name: str) -> HttpResponse:

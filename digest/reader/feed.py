@@ -32,6 +32,17 @@ class DigestFeed(Feed):
     def link(self, subscriber: Subscriber) -> str:
         return settings.SITE_URL + "/"
 
+    def feed_guid(self, subscriber: Subscriber) -> str:
+        # The feed's <id>: its own per subscriber (a reader follows their feed by it), and
+        # stable, unlike its address, whose token may be renewed.
+        return f"tag:{settings.SITE_DOMAIN},{subscriber.created_at:%Y-%m-%d}:digests/{subscriber.pk}"
+
+    # RFC 4287 4.1.1: a feed needs an atom:author unless every entry has one.
+    author_name = "Paperboy"
+
+    def author_link(self) -> str:
+        return settings.SITE_URL + "/"
+
     def subtitle(self, subscriber: Subscriber) -> str:
         return "The papers Paperboy sent you, one entry per email. This address is private: don't share it."
 

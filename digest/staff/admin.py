@@ -191,6 +191,8 @@ class DeliveryAdmin(admin.ModelAdmin):
         "attempts",
         "copies",
         "created_at",
+        "claimed_at",
+        "retry_at",
         "sent_at",
         "retry_until",
         "last_error",
@@ -206,6 +208,11 @@ class DeliveryAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request: HttpRequest, obj: Delivery | None = None) -> bool:
         return False
+
+    def change_view(self, request: HttpRequest, object_id: str, form_url: str = "", extra_context: dict | None = None):
+        # Every field is the pipeline's: nothing to save (the actions requeue from the list).
+        no_save = {"show_save": False, "show_save_and_continue": False, "show_save_and_add_another": False}
+        return super().change_view(request, object_id, form_url, {**no_save, **(extra_context or {})})
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Delivery]:
         return (

@@ -129,7 +129,18 @@ class DayDeliveries:
         return sum(self.counts.values())
 
 
+def deliveries_window_end(today: dt.date, days: int = DELIVERY_DAYS) -> dt.date:
+    """Today, unless no edition of the last `days` days has deliveries: then the newest edition
+    that has some (the sample day `make run` loads is weeks old), so sent digests never hide."""
+    start = today - dt.timedelta(days=days - 1)
+    if Delivery.objects.filter(edition_date__gte=start, edition_date__lte=today).exists():
+        return today
+    newest = Delivery.objects.filter(edition_date__lt=start).order_by("-edition_date").values_list("edition_date")
+    return newest.first()[0] if newest.exists() else today
+
+
 def deliveries_per_day(today: dt.date, days: int = DELIVERY_DAYS) -> list[DayDeliveries]:
+    """Deliveries per edition day, by state, for the `days` days to `today`."""
     start = today - dt.timedelta(days=days - 1)
     rows = (
         Delivery.objects.filter(edition_date__gte=start, edition_date__lte=today)
@@ -186,11 +197,13 @@ def run_progress(today: dt.date) -> RunProgress:
     return RunProgress(edition.date, counts, Subscriber.objects.taking_edition(edition.date).count())
 
 
-def papers_most_sent(today: dt.date, days: int = SUBSCRIBER_DAYS, limit: int = TOP) -> list[Paper]:
-    """Counted on the delivery items alone (grouped by one id), then the few papers fetched."""
-    start = today - dt.timedelta(days=days - 1)
+def papers_most_sent(days: int = SUBSCRIBER_DAYS, limit: int = TOP) -> list[Paper]:
+    """Papers in the most emails sent in the last `days` days. Counted on the delivery items
+    alone (grouped by one id), then the few papers fetched."""
+    # By when the email went out: an old edition sent today counts today.
+    since = timezone.now() - dt.timedelta(days=days)
     top = list(
-        DeliveryItem.objects.filter(delivery__status=Delivery.Status.SENT, delivery__edition_date__gte=start)
+        DeliveryItem.objects.filter(delivery__status=Delivery.Status.SENT, delivery__sent_at__gte=since)
         .order_by()
         .values_list("paper")
         .annotate(n=Count("pk"))
@@ -284,12 +297,28 @@ def source_health(editions_to_scan: int = 60) -> list[SourceHealth]:
     return sorted(sources.values(), key=lambda s: s.label)
 
 
-def last_successful_ingest(editions_to_scan: int = 60) -> Edition | None:
-    """The newest edition any source was read for without error."""
-    for edition in Edition.objects.order_by("-date")[:editions_to_scan]:
-        if any("papers" in report for report in edition.source_report.values()):
-            return edition
-    return None
+@dataclass
+class LastIngest:
+    """The newest day an ingest ran for, and whether any of its sources could be read."""
+
+    edition: Edition
+    sources_read: int
+    sources_tried: int
+    papers_read: int
+
+    @property
+    def ok(self) -> bool:
+        return self.sources_read > 0
+
+
+def last_ingest() -> LastIngest | None:
+    """/healthz's ingest check and the dashboard's "Last ingest" line: the two agree."""
+    edition = Edition.objects.exclude(source_report={}).order_by("-date").first()
+    if edition is None:
+        return None
+    reports = [report for report in edition.source_report.values() if "skipped" not in report]
+    read = [report for report in reports if "papers" in report]
+    return LastIngest(edition, len(read), len(reports), sum(report["papers"] for report in read))
 
 
 # --- Everything the page shows -----------------------------------------------------------
@@ -305,6 +334,7 @@ class Dashboard:
     progress: RunProgress
     ingest: list[DayIngest]
     sources: list[SourceHealth]
+    last_ingest: LastIngest | None
     topics: list[tuple[str, int]]
     most_sent: list[Paper]
     most_liked: list[Paper]
@@ -316,17 +346,19 @@ class Dashboard:
 def build(today: dt.date | None = None) -> Dashboard:
     today = today or timezone.now().date()
     subscribers = growth(today)
+    deliveries_end = deliveries_window_end(today)
     return Dashboard(
         today=today,
         subscribers_by_status=subscribers_by_status(),
         growth=subscribers,
         confirmation=confirmation_rate(today),
-        deliveries=deliveries_per_day(today),
+        deliveries=deliveries_per_day(deliveries_end),
         progress=run_progress(today),
         ingest=ingest_per_day(today),
         sources=source_health(),
+        last_ingest=last_ingest(),
         topics=most_followed_topics(),
-        most_sent=papers_most_sent(today),
+        most_sent=papers_most_sent(),
         most_liked=papers_most_liked(today),
         matching=str(semantic.status(load=False)),
         totals={

@@ -23,7 +23,7 @@ from django.views.decorators.http import require_safe
 from kombu import Connection
 
 from digest.models import Delivery
-from digest.staff.dashboard import last_successful_ingest
+from digest.staff.dashboard import last_ingest
 from subscriptions.models import Subscriber
 
 log = logging.getLogger(__name__)
@@ -74,12 +74,16 @@ def is_recent(moment: dt.datetime, max_age_hours: int) -> bool:
 
 
 def check_ingest() -> CheckResult:
-    """The newest day any source was read for; its edition is created by the day's first run."""
-    edition = last_successful_ingest()
-    if edition is None:
+    """The newest day an ingest ran for: fails if none of its sources could be read (the
+    dashboard's "Last ingest" line says the same), or if it is older than the allowed age."""
+    last = last_ingest()
+    if last is None:
         return CheckResult(False, note="never")
-    ok = is_recent(edition.created_at, settings.PAPERBOY_HEALTH_INGEST_MAX_AGE_HOURS)
-    return CheckResult(ok, edition.created_at, "" if ok else "stale")
+    if not last.ok:
+        log.error("Health check: the ingest of %s read no source", last.edition.date)
+        return CheckResult(False, note="no source read")
+    ok = is_recent(last.edition.created_at, settings.PAPERBOY_HEALTH_INGEST_MAX_AGE_HOURS)
+    return CheckResult(ok, last.edition.created_at, "" if ok else "stale")
 
 
 def check_digest() -> CheckResult:

@@ -30,6 +30,10 @@ SOURCE_LABELS = {"hf": "Hugging Face", "arxiv": "arXiv"}
 
 
 class IngestNowForm(forms.Form):
+    # Both forms have a date: ids of their own, so each label focuses its own field.
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, auto_id="ingest_%s", **kwargs)
+
     date = forms.DateField(
         widget=forms.DateInput(attrs={"type": "date"}),
         help_text="arXiv's feeds only list today's papers, so other days read Hugging Face only.",
@@ -43,6 +47,9 @@ class IngestNowForm(forms.Form):
 
 
 class TestDigestForm(forms.Form):
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, auto_id="test_%s", **kwargs)
+
     subscriber = forms.EmailField(label="As subscriber", help_text="Their topics and their papers for the edition.")
     address = forms.EmailField(label="Send to")
     date = forms.DateField(

@@ -10,6 +10,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils import timezone
 
 from digest import saved_days
+from digest.day import prepare_matching
 from digest.ingest import ingest_day
 from digest.management.progress import Progress
 from digest.models import Edition
@@ -80,6 +81,7 @@ class Command(BaseCommand):
         self.stdout.write(f"{day}: {result}")
         for line in Edition.objects.get(date=day).source_summaries():
             self.stdout.write(f"  {line}")
+        self.prepare(day)
         if result.created + result.updated + result.unchanged == 0 and options["sample_if_offline"]:
             self.load_sample_week()
 
@@ -101,6 +103,7 @@ class Command(BaseCommand):
         self.stdout.write(str(outcome))
         for reason in outcome.batch.skipped:
             self.stdout.write(f"  skipped {reason}")
+        self.prepare(outcome.day)
 
     def load_dir(self, folder: Path, day: dt.date | None) -> None:
         if not folder.is_dir():
@@ -126,3 +129,10 @@ class Command(BaseCommand):
         for reason in backfill.refused:
             self.stdout.write(f"  refused: {reason}")
         self.stdout.write(f"{backfill} in {time.monotonic() - started:.1f}s")
+
+    def prepare(self, day: dt.date) -> None:
+        # The edition's vectors now, not on the first page that needs them (a backfill of old
+        # days skips this: they are encoded if ever a page asks).
+        started = time.perf_counter()
+        prepare_matching(day)
+        self.stdout.write(f"{day}: matching prepared in {time.perf_counter() - started:.1f} s")
