@@ -45,6 +45,7 @@ from celery.utils.time import get_exponential_backoff_interval
 from django.conf import settings
 from django.core.mail import BadHeaderError, EmailMultiAlternatives, get_connection
 from django.core.mail.backends.base import BaseEmailBackend
+from django.core.mail.message import sanitize_address
 from django.db import connection as database
 from django.db import transaction
 from django.db.models.functions import Now
@@ -378,6 +379,10 @@ def send_one(
     attempt = delivery.attempts + 1
     try:
         message = render(delivery, papers)
+        check_buildable(message)
+    except BadHeaderError as error:
+        # This message can never be built (its address or a header): trying again changes nothing.
+        return record_refusal(delivery, error, attempt, result, permanent=True)
     except Exception as error:
         log.exception("Could not render delivery %s", delivery.pk)
         return record_refusal(delivery, error, attempt, result, permanent=False)
@@ -401,8 +406,9 @@ def send_one(
             connection.close()  # the server is closing this session; the next message reconnects
         permanent = error.smtp_code >= 500
         return record_refusal(delivery, error, attempt, result, permanent, bounce=permanent and is_address_error(error))
-    except BadHeaderError as error:
-        return record_refusal(delivery, error, attempt, result, permanent=True)
+    except (BadHeaderError, ValueError, UnicodeError) as error:
+        # Raised while Django builds the message, before a byte of it is sent: no lost connection.
+        return record_refusal(delivery, error, attempt, result, permanent=True, note="Message cannot be built")
     except Exception as error:
         # The conversation broke off: the server may have taken the message. We are the
         # sender and have stopped, so by the crash rule it is resent with the same Message-ID.
@@ -436,6 +442,17 @@ def render(delivery: Delivery, papers: dict[int, Paper] | None = None) -> EmailM
         papers = Paper.objects.in_bulk({i.paper_id for i in delivery.items.all()})
     items = [DigestItem(papers[i.paper_id], i.why, i.matched_interest) for i in delivery.items.all()]
     return renderer_for(delivery.edition_date).message(delivery.subscriber, items, delivery.message_id)
+
+
+def check_buildable(message: EmailMultiAlternatives) -> None:
+    """Raise BadHeaderError if the SMTP backend would fail to build the envelope of this message:
+    it would do so mid-batch, after the row is claimed, where any error looks like a lost link."""
+    encoding = message.encoding or settings.DEFAULT_CHARSET
+    try:
+        for address in (message.from_email, *message.recipients()):
+            sanitize_address(address, encoding)
+    except (ValueError, IndexError) as error:  # IndexError: what the email package raises on some
+        raise BadHeaderError(f"An address of the message cannot be written: {error}") from error
 
 
 def claim(delivery: Delivery, last_sent: LastSent) -> bool:

@@ -12,7 +12,8 @@ from hypothesis import strategies as st
 
 from subscriptions.models import Interest, Subscriber
 
-pytestmark = pytest.mark.django_db
+# Web-triggered emails are Celery tasks: run them inline, into mail.outbox.
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("eager_celery")]
 
 messy_text = st.text(alphabet=st.characters(codec="utf-8"), max_size=300)
 interest_lists = st.one_of(
