@@ -69,7 +69,7 @@ def test_every_spelling_of_one_mailbox_is_one_subscription(sign_up, settings):
 
     (ada,) = Subscriber.objects.all()
     assert ada.email == "ada@xn--exmple-cua.com"
-    assert [m.to for m in mail.outbox][0] == ["ada@xn--exmple-cua.com"]
+    assert len(mail.outbox) == 4
     assert all(m.to == ["ada@xn--exmple-cua.com"] for m in mail.outbox)
 
 
