@@ -126,7 +126,7 @@ ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS", f"{SITE_DOMAIN},localhost,127.0
 CSRF_TRUSTED_ORIGINS = [SITE_URL] if SITE_URL.startswith("https://") else []
 
 INSTALLED_APPS = [
-    "digest.admin_site.PaperboyAdminConfig",  # django.contrib.admin with the staff dashboard (issue 7)
+    "digest.staff.site.PaperboyAdminConfig",  # django.contrib.admin with the staff dashboard (issue 7)
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -235,7 +235,13 @@ PAPERBOY_ARXIV_PAUSE = env_float("PAPERBOY_ARXIV_PAUSE", 3.0)
 PAPERBOY_MATCH_THRESHOLD = env_float("PAPERBOY_MATCH_THRESHOLD", 0.4)
 # Deliveries per send task: one SMTP connection each (issue 6: 200 by default).
 PAPERBOY_BATCH_SIZE = env_int("PAPERBOY_BATCH_SIZE", 200, 1, 10_000)
+# Sends whose outcome is unknown (each may deliver a copy) or that failed on our side: at most this many.
 PAPERBOY_MAX_ATTEMPTS = env_int("PAPERBOY_MAX_ATTEMPTS", 5, 1, 20)
+# Refusals for now (4xx) are retried, as mail servers do, for this long after the first one,
+# then the delivery fails for good: well before the reader's next daily digest.
+PAPERBOY_RETRY_FOR_HOURS = env_float("PAPERBOY_RETRY_FOR_HOURS", 20.0)
+if not 0 < PAPERBOY_RETRY_FOR_HOURS <= 24 * 7:
+    raise ImproperlyConfigured(f"PAPERBOY_RETRY_FOR_HOURS must be in (0, 168], not {PAPERBOY_RETRY_FOR_HOURS}")
 # Late in the UTC day: HF's list for a date fills up (and gathers upvotes) during that day, and
 # arXiv's announcement of that date is out since about 00:00 UTC. Readers get it at their next
 # send hour, which for most of the world is the next morning.
@@ -282,6 +288,19 @@ else:
     # Unacknowledged tasks come back after this; longer than the slowest batch.
     CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": env_int("CELERY_VISIBILITY_TIMEOUT", 3600, 5)}
 CELERY_TASK_DEFAULT_QUEUE = env_str("CELERY_QUEUE", "paperboy")
+# Planning and housekeeping have a queue of their own, so a plan run is never stuck behind the
+# send batches already queued; every worker consumes both (`-Q paperboy,paperboy-plan`).
+CELERY_PLAN_QUEUE = env_str("CELERY_PLAN_QUEUE", f"{CELERY_TASK_DEFAULT_QUEUE}-plan")
+CELERY_TASK_ROUTES = {
+    task: {"queue": CELERY_PLAN_QUEUE}
+    for task in (
+        "digest.tasks.ingest_papers",
+        "digest.tasks.plan_due_digests",
+        "digest.tasks.send_edition_now",
+        "digest.tasks.recover_deliveries",
+        "subscriptions.tasks.purge_unconfirmed_signups",
+    )
+}
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
@@ -313,6 +332,11 @@ PAPERBOY_SENDING_STALE_SECONDS = env_int("PAPERBOY_SENDING_STALE_SECONDS", PAPER
 if PAPERBOY_SENDING_STALE_SECONDS <= PAPERBOY_SEND_TIME_LIMIT:
     raise ImproperlyConfigured("PAPERBOY_SENDING_STALE_SECONDS must be longer than PAPERBOY_SEND_TIME_LIMIT")
 PAPERBOY_PLAN_TIME_LIMIT = env_int("PAPERBOY_PLAN_TIME_LIMIT", 1800, 10)
+# A sending worker whose database connection breaks retries the write of what it has sent on a
+# new connection this long (a PostgreSQL restart), then its task retries later.
+PAPERBOY_DB_RETRY_SECONDS = env_int("PAPERBOY_DB_RETRY_SECONDS", min(30, PAPERBOY_SEND_TIME_LIMIT // 4), 0)
+if PAPERBOY_DB_RETRY_SECONDS * 2 >= PAPERBOY_SEND_TIME_LIMIT:
+    raise ImproperlyConfigured("PAPERBOY_DB_RETRY_SECONDS must be under half of PAPERBOY_SEND_TIME_LIMIT")
 if not CELERY_BROKER_URL.startswith("filesystem://"):
     _visibility = CELERY_BROKER_TRANSPORT_OPTIONS["visibility_timeout"]
     # Redis hands an unacknowledged task to another worker after the visibility timeout: a send
@@ -324,10 +348,10 @@ if not CELERY_BROKER_URL.startswith("filesystem://"):
         )
     # A killed worker's task comes back soon after its timeout, not at the default 100 s sweep.
     CELERY_BROKER_TRANSPORT_OPTIONS["unacked_restore_throttle"] = 1
-# Sendable rows whose task has not run within this are presumed lost by the broker and requeued.
-PAPERBOY_REQUEUE_AFTER_SECONDS = env_int(
-    "PAPERBOY_REQUEUE_AFTER_SECONDS", CELERY_BROKER_TRANSPORT_OPTIONS.get("visibility_timeout", 3600), 1
-)
+# Sendable rows whose task is this overdue (not queued, running or waiting to retry: lost with
+# the broker's memory) are requeued by the recovery run, every minute. One plan interval: a
+# healthy queue is drained by then; if not, a row gets a second task, never a second email.
+PAPERBOY_REQUEUE_AFTER_SECONDS = env_int("PAPERBOY_REQUEUE_AFTER_SECONDS", PAPERBOY_PLAN_EVERY_MINUTES * 60, 1)
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 
 CELERY_BEAT_SCHEDULE = {
@@ -340,6 +364,8 @@ CELERY_BEAT_SCHEDULE = {
         "task": "digest.tasks.plan_due_digests",
         "schedule": crontab(minute=f"*/{PAPERBOY_PLAN_EVERY_MINUTES}"),
     },
+    # The crash rule and lost tasks (digest/deliver.py): two indexed queries, so every minute.
+    "recover-deliveries": {"task": "digest.tasks.recover_deliveries", "schedule": crontab()},
 }
 
 # --- Subscriptions: signup, confirmation, rate limits (issue 3) ---------------------------

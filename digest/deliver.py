@@ -11,11 +11,16 @@ failed_temporary -> sending), so a redelivered or duplicated send task skips wha
 taken. States:
 
     pending -> sending -> sent
-                       -> failed_temporary  a 4xx, or an outcome we cannot know (below); retried
-                                            with backoff until PAPERBOY_MAX_ATTEMPTS, then
-                       -> failed_permanent  a 5xx (the subscriber is bounced after
+                       -> failed_temporary  a 4xx, retried with backoff for PAPERBOY_RETRY_FOR_HOURS;
+                                            or an outcome we cannot know (below), retried until
+                                            PAPERBOY_MAX_ATTEMPTS such; then
+                       -> failed_permanent  also at once for a 5xx (the subscriber is bounced after
                                             PAPERBOY_BOUNCES_BEFORE_DISABLE hard bounces)
+    sending -> failed_temporary             a 421: the session closed; resent at once on a new one,
+                                            the attempt not counted
     pending -> skipped                      the subscriber left after planning
+
+Every attempt is appended to the row's attempt_log (digest/attempt_log.py).
 
 THE CRASH RULE. SMTP has no exactly-once: if a worker dies, or the connection breaks, after the
 server may have accepted a message and before the row says `sent`, nobody can know whether it
@@ -25,7 +30,10 @@ went. Such a row is resent, but never blindly:
     Celery kills the process holding it; claimed_at and the check both use the database clock),
     or at once when the sending process itself saw the connection break;
   * with the same Message-ID, fixed at planning, so the copy is recognisable as the same email;
-  * as a counted attempt, with "Outcome unknown" in last_error for staff to see.
+  * as a counted attempt, with "Outcome unknown" in its attempt log, and once sent, "may have
+    arrived twice" in last_error for staff to see.
+A broken database connection is not a crash: what the server accepted stays in the process
+until it is written (LastSent, digest/reconnect.py), so it is never resent.
 Each worker process has at most one row in `sending` at a time, so a crash leaves at most one
 uncertain message per killed process: nothing is lost, and at most those may arrive twice.
 """
@@ -48,11 +56,15 @@ from django.core.mail.backends.base import BaseEmailBackend
 from django.core.mail.message import sanitize_address
 from django.db import connection as database
 from django.db import transaction
+from django.db.models import Case, F, Value, When
 from django.db.models.functions import Now
 from django.utils import timezone
 
-from digest.match import EditionMatcher, Match, edition_matcher, subscriber_profiles
+from digest import attempt_log
+from digest.attempt_log import Appended
+from digest.matching.ranker import EditionMatcher, Match, edition_matcher, subscriber_profiles
 from digest.models import Delivery, DeliveryItem, Edition, Paper
+from digest.reconnect import DATABASE_UNAVAILABLE, written
 from digest.render import DigestItem, delivery_items, renderer_for
 from digest.send_rate import wait_for_slot
 from subscriptions.models import Subscriber
@@ -256,18 +268,24 @@ def in_batches(ids: Sequence[int]) -> Iterator[list[int]]:
 
 # --- Recovery: what a crash or a lost task left behind -------------------------------------
 
+UNKNOWN_NOTE = "Outcome unknown: its worker died while sending; resent with the same Message-ID"
+
 
 def reconcile_stale_sending() -> list[int]:
     """Apply the crash rule (module docstring) to rows whose sender is certainly gone: each
     becomes failed_temporary, to be resent with its own Message-ID, or failed_permanent if it
-    has used its attempts. Returns the ids to resend."""
+    has had PAPERBOY_MAX_ATTEMPTS outcomes unknown. Returns the ids to resend."""
     stale = Delivery.objects.stale_sending(dt.timedelta(seconds=settings.PAPERBOY_SENDING_STALE_SECONDS))
-    note = "Outcome unknown: its worker died while sending; resent with the same Message-ID"
-    out_of_attempts = stale.filter(attempts__gte=settings.PAPERBOY_MAX_ATTEMPTS)
-    out_of_attempts.update(status=Delivery.Status.FAILED_PERMANENT, last_error=f"{note} (no attempts left)")
+    unknown = {
+        "uncertain_attempts": F("uncertain_attempts") + 1,
+        "attempt_log": Appended(attempt_log.UNKNOWN, UNKNOWN_NOTE),
+    }
+    stale.filter(uncertain_attempts__gte=settings.PAPERBOY_MAX_ATTEMPTS - 1).update(
+        status=Delivery.Status.FAILED_PERMANENT, last_error=f"{UNKNOWN_NOTE} (no attempts left)", **unknown
+    )
     ids = list(stale.values_list("pk", flat=True))
     Delivery.objects.filter(pk__in=ids, status=Delivery.Status.SENDING).update(
-        status=Delivery.Status.FAILED_TEMPORARY, last_error=note, retry_at=Now()
+        status=Delivery.Status.FAILED_TEMPORARY, last_error=UNKNOWN_NOTE, retry_at=Now(), **unknown
     )
     if ids:
         log.warning("%d deliveries left in sending by a dead worker will be resent: %s", len(ids), ids)
@@ -275,8 +293,10 @@ def reconcile_stale_sending() -> list[int]:
 
 
 def lost_deliveries() -> list[int]:
-    """Sendable rows whose send task is long overdue (the broker lost it, or a worker was
-    killed by the time limit): each is requeued, and its clock restarted so it is not again."""
+    """Sendable rows whose send task is overdue by PAPERBOY_REQUEUE_AFTER_SECONDS: no task is
+    queued, running or waiting to retry them (the broker lost it). Each is requeued, and its
+    clock restarted so it is not again. retry_at says when a row's task is due: set when it is
+    queued, pushed to the time limit when a task starts on it, to the countdown on a retry."""
     lost = Delivery.objects.lost(dt.timedelta(seconds=settings.PAPERBOY_REQUEUE_AFTER_SECONDS))
     ids = list(lost.order_by("pk").values_list("pk", flat=True))
     Delivery.objects.filter(pk__in=ids).update(retry_at=Now())
@@ -293,6 +313,19 @@ def retry_delay(retries: int) -> int:
     )
 
 
+def expect_task(delivery_ids: Sequence[int], within_seconds: float) -> None:
+    """Their send task is alive and will run (or end) within this: the sweep leaves them alone."""
+    Delivery.objects.sendable().filter(pk__in=list(delivery_ids)).update(
+        retry_at=Now() + dt.timedelta(seconds=within_seconds)
+    )
+
+
+def still_sendable(delivery_ids: Sequence[int]) -> list[int]:
+    """Those of these deliveries that still need sending (after a relay outage): new ones and
+    ones refused for now alike."""
+    return list(Delivery.objects.sendable().filter(pk__in=delivery_ids).order_by("pk").values_list("pk", flat=True))
+
+
 # --- Sending ----------------------------------------------------------------------------
 
 
@@ -300,20 +333,59 @@ class RelayUnavailableError(Exception):
     """The SMTP server cannot be reached: stop the batch and leave its rows sendable."""
 
 
+# A 421 ends the session, not the delivery: reconnect and send that message again, this often
+# in a row before treating the server as unavailable (it is shutting down).
+SESSION_TRIES = 3
+
+
+@dataclass
+class LastSent:
+    """The message the server has just accepted. Its row is marked sent by the same UPDATE that
+    claims the next row (`claim`): one statement and one commit per email, where separate
+    statements in a transaction cost four extra round trips (BEGIN, a second UPDATE, COMMIT),
+    which were most of a worker's waiting on PostgreSQL. A worker killed in between leaves just
+    that row in `sending`: still at most one uncertain message per process (the crash rule).
+    It is forgotten only once written: a broken database connection keeps it here, for the
+    retried write or the next task of this process (PROCESS_LAST_SENT)."""
+
+    pk: int | None = None
+    at: dt.datetime | None = None
+
+    def record(self) -> None:
+        if self.pk is not None:
+            Delivery.objects.filter(pk=self.pk, status=Delivery.Status.SENDING).update(
+                status=Delivery.Status.SENT,
+                sent_at=self.at,
+                last_error=Case(When(uncertain_attempts__gt=0, then=Value(MAYBE_TWICE)), default=Value("")),
+                attempt_log=Appended(attempt_log.SENT, at=self.at),
+            )
+            self.pk = None
+
+
+MAYBE_TWICE = "Sent; an earlier attempt's outcome is unknown, so it may have arrived twice (same Message-ID)"
+
+# One per worker process: a task that ended on a database error leaves its last outcome here.
+PROCESS_LAST_SENT = LastSent()
+
+
 def send_batch(delivery_ids: Sequence[int]) -> SendResult:
-    """Send these deliveries over one SMTP connection. Safe to run twice on the same ids."""
+    """Send these deliveries over one SMTP connection. Safe to run twice on the same ids.
+    Raises a reconnect.DATABASE_UNAVAILABLE error if the database stays unreachable (the
+    caller retries the batch later); nothing the server accepted is then forgotten."""
     result = SendResult()
-    deliveries = (
+    last_sent = PROCESS_LAST_SENT
+    written(last_sent.record)  # an outcome a previous task of this process could not write
+    deliveries = list(
         Delivery.objects.sendable()
         .filter(pk__in=delivery_ids)
         .select_related("subscriber")
         .prefetch_related("items")
         .order_by("pk")
     )
+    expect_task(delivery_ids, settings.PAPERBOY_SEND_TIME_LIMIT)
     # The batch's emails share a few hundred papers: read each once, not once per email.
     papers = Paper.objects.in_bulk({item.paper_id for delivery in deliveries for item in delivery.items.all()})
     connection = get_connection()
-    last_sent = LastSent()
     try:
         for delivery in deliveries:
             outcome = send_one(delivery, papers, connection, result, last_sent)
@@ -322,12 +394,13 @@ def send_batch(delivery_ids: Sequence[int]) -> SendResult:
         # No attempt is used up: an outage of the relay is not the subscriber's failure.
         result.relay_error = str(error)
         log.error("SMTP server unavailable, the rest of the batch waits: %s", error)
-        Delivery.objects.filter(pk__in=delivery_ids, status=Delivery.Status.PENDING).update(
-            last_error=f"SMTP server unavailable: {error}"
+        note = f"SMTP server unavailable: {error}"
+        written(
+            lambda: Delivery.objects.filter(pk__in=delivery_ids, status=Delivery.Status.PENDING).update(last_error=note)
         )
     finally:
-        last_sent.record()
         connection.close()
+        written(last_sent.record)
     log.info(
         "Batch of %d: %d sent, %d to retry, %d failed for good, %d outcome unknown, %d skipped",
         len(delivery_ids),
@@ -340,83 +413,82 @@ def send_batch(delivery_ids: Sequence[int]) -> SendResult:
     return result
 
 
-def unsent_ids(delivery_ids: Sequence[int]) -> list[int]:
-    """Those of these deliveries that still wait for a first try (after a relay outage)."""
-    return list(
-        Delivery.objects.filter(pk__in=delivery_ids, status=Delivery.Status.PENDING)
-        .order_by("pk")
-        .values_list("pk", flat=True)
-    )
-
-
-@dataclass
-class LastSent:
-    """The message the server has just accepted. Its row is marked sent by the same UPDATE that
-    claims the next row (`claim`): one statement and one commit per email, where separate
-    statements in a transaction cost four extra round trips (BEGIN, a second UPDATE, COMMIT),
-    which were most of a worker's waiting on PostgreSQL. A worker killed in between leaves just
-    that row in `sending`: still at most one uncertain message per process (the crash rule)."""
-
-    pk: int | None = None
-    at: dt.datetime | None = None
-
-    def record(self) -> None:
-        if self.pk is not None:
-            Delivery.objects.filter(pk=self.pk, status=Delivery.Status.SENDING).update(
-                status=Delivery.Status.SENT, sent_at=self.at, last_error=""
-            )
-            self.pk = None
-
-
 def send_one(
     delivery: Delivery, papers: dict[int, Paper], connection: BaseEmailBackend, result: SendResult, last_sent: LastSent
 ) -> str:
     """Send one delivery; returns the SendResult counter its outcome adds to."""
     if delivery.subscriber.status != Subscriber.Status.ACTIVE:
         # Unsubscribed (or bounced) after planning: it takes effect at once.
-        Delivery.objects.filter(pk=delivery.pk, status__in=Delivery.SENDABLE).update(status=Delivery.Status.SKIPPED)
+        written(
+            lambda: Delivery.objects.filter(pk=delivery.pk, status__in=Delivery.SENDABLE).update(
+                status=Delivery.Status.SKIPPED
+            )
+        )
         return "skipped"
-    attempt = delivery.attempts + 1
     try:
         message = render(delivery, papers)
         check_buildable(message)
     except BadHeaderError as error:
         # This message can never be built (its address or a header): trying again changes nothing.
-        return record_refusal(delivery, error, attempt, result, permanent=True)
+        return record_failure(delivery, error, result, Failure.REFUSED)
+    except DATABASE_UNAVAILABLE:
+        raise
     except Exception as error:
         log.exception("Could not render delivery %s", delivery.pk)
-        return record_refusal(delivery, error, attempt, result, permanent=False)
-    wait_for_slot()
-    open_connection(connection)
-    if not claim(delivery, last_sent):
-        return "skipped"  # another worker has it, or already sent it
-    try:
-        connection.send_messages([message])
-    except smtplib.SMTPRecipientsRefused as error:
-        code, _ = next(iter(error.recipients.values()))
-        return record_refusal(delivery, error, attempt, result, permanent=code >= 500, bounce=code >= 500)
-    except smtplib.SMTPSenderRefused as error:
+        return record_failure(delivery, error, result, Failure.ERROR)
+    for _ in range(SESSION_TRIES):
+        wait_for_slot()
+        open_connection(connection)
+        if not written(lambda: claim(delivery, last_sent)):
+            return "skipped"  # another worker has it, or already sent it
+        try:
+            connection.send_messages([message])
+        except (BadHeaderError, ValueError, UnicodeError) as error:
+            # Raised while Django builds the message, before a byte of it is sent: no lost connection.
+            return record_failure(delivery, error, result, Failure.REFUSED)
+        except Exception as error:
+            code = reply_code(error)
+            if code == 421:
+                # "Closing the session": about the connection, not this recipient.
+                connection.close()
+                written(lambda error=error: release(delivery, error))
+                continue
+            if code is not None:
+                return record_refusal(delivery, error, result)
+            # The conversation broke off without a reply: the server may have taken the message.
+            # We are the sender and have stopped, so by the crash rule it is resent with the same
+            # Message-ID.
+            connection.close()
+            record_failure(delivery, error, result, Failure.UNKNOWN, note="Outcome unknown (connection lost)")
+            return "uncertain"
+        last_sent.pk, last_sent.at = delivery.pk, timezone.now()
+        return "sent"
+    raise RelayUnavailableError(f"the server closed {SESSION_TRIES} sessions in a row with 421")
+
+
+def reply_code(error: Exception) -> int | None:
+    """The SMTP reply code of a refusal (at MAIL, RCPT or DATA), None for other failures."""
+    if isinstance(error, smtplib.SMTPRecipientsRefused):
+        return next(iter(error.recipients.values()))[0]
+    if isinstance(error, smtplib.SMTPResponseException):
+        return error.smtp_code
+    return None
+
+
+def record_refusal(delivery: Delivery, error: Exception, result: SendResult) -> str:
+    """The server answered with a refusal (not 421): how it counts depends on its code and stage."""
+    code = reply_code(error)
+    if isinstance(error, smtplib.SMTPSenderRefused):
         # Our own From refused: the relay's setup, not this subscriber. Stop the batch rather
         # than fail every delivery in it; this one counts as tried and is retried.
-        record_refusal(delivery, error, attempt, result, permanent=False)
+        record_failure(delivery, error, result, Failure.REFUSED_FOR_NOW)
         result.failed_temporary += 1
         raise RelayUnavailableError(f"sender refused: {error}") from error
-    except smtplib.SMTPResponseException as error:
-        if error.smtp_code == 421:
-            connection.close()  # the server is closing this session; the next message reconnects
-        permanent = error.smtp_code >= 500
-        return record_refusal(delivery, error, attempt, result, permanent, bounce=permanent and is_address_error(error))
-    except (BadHeaderError, ValueError, UnicodeError) as error:
-        # Raised while Django builds the message, before a byte of it is sent: no lost connection.
-        return record_refusal(delivery, error, attempt, result, permanent=True, note="Message cannot be built")
-    except Exception as error:
-        # The conversation broke off: the server may have taken the message. We are the
-        # sender and have stopped, so by the crash rule it is resent with the same Message-ID.
-        connection.close()
-        record_refusal(delivery, error, attempt, result, permanent=False, note="Outcome unknown (connection lost)")
-        return "uncertain"
-    last_sent.pk, last_sent.at = delivery.pk, timezone.now()
-    return "sent"
+    if code < 500:
+        return record_failure(delivery, error, result, Failure.REFUSED_FOR_NOW)
+    # A 5xx at RCPT is the address; after DATA only an enhanced status 5.1.x is (not spam, size).
+    bounce = isinstance(error, smtplib.SMTPRecipientsRefused) or is_address_error(error)
+    return record_failure(delivery, error, result, Failure.REFUSED, bounce=bounce)
 
 
 def is_address_error(error: smtplib.SMTPResponseException) -> bool:
@@ -426,7 +498,7 @@ def is_address_error(error: smtplib.SMTPResponseException) -> bool:
 
 
 def open_connection(connection: BaseEmailBackend) -> None:
-    """Open the batch's connection, or reconnect once after it dropped."""
+    """Open the batch's connection, or reconnect after it dropped or was closed by a 421."""
     session = getattr(connection, "connection", None)  # the smtplib.SMTP of Django's SMTP backend
     if session is not None and getattr(session, "sock", True) is None:
         connection.close()  # smtplib closed it (a dropped link, a 421): Django must start afresh
@@ -457,56 +529,122 @@ def check_buildable(message: EmailMultiAlternatives) -> None:
 
 def claim(delivery: Delivery, last_sent: LastSent) -> bool:
     """Take this row for sending (pending or failed_temporary -> sending) and, in the same
-    statement, mark the previous message sent. True if the row is ours to send now."""
-    previous, last_sent.pk = last_sent.pk, None
+    statement, mark the previous message sent. True if the row is ours to send now.
+
+    `last_sent` is cleared only once the statement has run: if the connection breaks, the
+    previous message's outcome is still known to this process, and the claim can be run again
+    (reconnect.written). Run again after a first run that committed unseen, it marks nothing
+    twice and does not return the row (it is already `sending`), which then waits for the crash
+    rule: late, never doubled, as it was not sent."""
+    previous = last_sent.pk
     sent_at = database.ops.adapt_datetimefield_value(last_sent.at) if previous else None
+    sent_entry = attempt_log.entry(attempt_log.SENT, at=last_sent.at) if previous else None
     Status = Delivery.Status  # noqa: N806
-    params = [previous, Status.SENT, Status.SENDING, previous, sent_at, previous, previous, previous]
-    params += [previous, Status.SENDING, delivery.pk, *Delivery.SENDABLE]
+    params = [previous, Status.SENT, Status.SENDING, previous, sent_at, previous, MAYBE_TWICE, previous]
+    params += [previous, sent_entry, previous, previous, Status.SENDING, delivery.pk, *Delivery.SENDABLE]
     with database.cursor() as cursor:
         cursor.execute(claim_sql(database.vendor), params)
-        return delivery.pk in {pk for (pk,) in cursor.fetchall()}
+        claimed = delivery.pk in {pk for (pk,) in cursor.fetchall()}
+    last_sent.pk = None
+    return claimed
 
 
 @cache
 def claim_sql(vendor: str) -> str:
     """The claim as one UPDATE: written once, as building it with the ORM (Case/When) took
     more time per email than running it. The row `previous` is ours, in `sending`; `vendor`
-    keys the cache, as Now() is written differently per database."""
+    keys the cache, as Now() and the JSON append are written differently per database."""
     now, _ = Delivery.objects.none().query.get_compiler(connection=database).compile(Now())
     return f"""
         UPDATE {Delivery._meta.db_table} SET
             status = CASE WHEN id = %s THEN %s ELSE %s END,
             sent_at = CASE WHEN id = %s THEN %s ELSE sent_at END,
-            last_error = CASE WHEN id = %s THEN '' ELSE last_error END,
+            last_error = CASE WHEN id = %s THEN (CASE WHEN uncertain_attempts > 0 THEN %s ELSE '' END)
+                ELSE last_error END,
             attempts = CASE WHEN id = %s THEN attempts ELSE attempts + 1 END,
+            attempt_log = CASE WHEN id = %s THEN {attempt_log.append_sql(vendor)} ELSE attempt_log END,
             claimed_at = CASE WHEN id = %s THEN claimed_at ELSE {now} END
         WHERE (id = %s AND status = %s) OR (id = %s AND status IN (%s, %s))
         RETURNING id
     """
 
 
-def record_refusal(
-    delivery: Delivery,
-    error: Exception,
-    attempt: int,
-    result: SendResult,
-    permanent: bool,
-    bounce: bool = False,
-    note: str = "",
-) -> str:
-    """Mark a failed try: failed_permanent if final or out of attempts (counting a hard bounce
-    against the address), else failed_temporary, queued in `result` to be retried."""
-    final = permanent or attempt >= settings.PAPERBOY_MAX_ATTEMPTS
-    status = Delivery.Status.FAILED_PERMANENT if final else Delivery.Status.FAILED_TEMPORARY
-    text = f"{note + ': ' if note else ''}{type(error).__name__}: {error}"[:2000]
-    log.warning("Delivery %s to %s failed (attempt %d): %s", delivery.pk, delivery.subscriber.email, attempt, text)
-    Delivery.objects.filter(pk=delivery.pk, status__in=[*Delivery.SENDABLE, Delivery.Status.SENDING]).update(
-        status=status, attempts=attempt, last_error=text, retry_at=Now()
+def release(delivery: Delivery, error: smtplib.SMTPException) -> None:
+    """Give back a row the server refused with 421: the session ended, not this delivery's
+    chance, so the attempt the claim counted is taken back."""
+    Delivery.objects.filter(pk=delivery.pk, status=Delivery.Status.SENDING).update(
+        status=Delivery.Status.FAILED_TEMPORARY,
+        attempts=delivery.attempts,
+        last_error=describe(error)[:2000],
+        attempt_log=Appended(attempt_log.SESSION_CLOSED, smtp_reply(error)),
     )
-    if bounce and delivery.subscriber.record_hard_bounce(settings.PAPERBOY_BOUNCES_BEFORE_DISABLE):
+
+
+class Failure:
+    """How a failed try counts (record_failure)."""
+
+    REFUSED = "refused"  # a 5xx or a message that cannot be sent: final
+    REFUSED_FOR_NOW = "refused for now"  # a 4xx: retried until retry_until (PAPERBOY_RETRY_FOR_HOURS)
+    UNKNOWN = "unknown"  # the server may have taken it: resent, at most PAPERBOY_MAX_ATTEMPTS such
+    ERROR = "error"  # our side failed (rendering): retried until PAPERBOY_MAX_ATTEMPTS attempts
+
+
+def record_failure(
+    delivery: Delivery, error: Exception, result: SendResult, kind: str, bounce: bool = False, note: str = ""
+) -> str:
+    """Mark a failed try: failed_permanent if final (counting a hard bounce against the address),
+    else failed_temporary, queued in `result` to be retried. Logged in the attempt log."""
+    now = timezone.now()
+    attempt = delivery.attempts + 1
+    text = f"{note + ': ' if note else ''}{describe(error)}"
+    changes: dict = {"attempts": attempt}
+    if kind == Failure.REFUSED:
+        final, logged = True, attempt_log.REFUSED
+    elif kind == Failure.REFUSED_FOR_NOW:
+        hours = settings.PAPERBOY_RETRY_FOR_HOURS
+        retry_until = delivery.retry_until or now + dt.timedelta(hours=hours)
+        changes["retry_until"] = retry_until
+        final = now >= retry_until
+        logged = attempt_log.GAVE_UP if final else attempt_log.REFUSED_FOR_NOW
+        if final:
+            text = f"Gave up after {hours:g} hours of refusals for now; the last: {text}"
+    elif kind == Failure.UNKNOWN:
+        changes["uncertain_attempts"] = F("uncertain_attempts") + 1
+        final = delivery.uncertain_attempts + 1 >= settings.PAPERBOY_MAX_ATTEMPTS
+        logged = attempt_log.UNKNOWN
+    else:
+        final = attempt >= settings.PAPERBOY_MAX_ATTEMPTS
+        logged = attempt_log.ERROR
+    status = Delivery.Status.FAILED_PERMANENT if final else Delivery.Status.FAILED_TEMPORARY
+    log.warning("Delivery %s to %s failed (attempt %d): %s", delivery.pk, delivery.subscriber.email, attempt, text)
+    written(
+        lambda: Delivery.objects.filter(
+            pk=delivery.pk, status__in=[*Delivery.SENDABLE, Delivery.Status.SENDING]
+        ).update(
+            status=status,
+            last_error=text[:2000],
+            attempt_log=Appended(logged, smtp_reply(error) or describe(error), at=now),
+            **changes,
+        )
+    )
+    if bounce and written(lambda: delivery.subscriber.record_hard_bounce(settings.PAPERBOY_BOUNCES_BEFORE_DISABLE)):
         log.warning("%s bounced: no more digests to this address", delivery.subscriber.email)
         result.bounced += 1
     if not final:
         result.retry_ids.append(delivery.pk)
     return "failed_permanent" if final else "failed_temporary"
+
+
+def describe(error: Exception) -> str:
+    return f"{type(error).__name__}: {error}"
+
+
+def smtp_reply(error: Exception) -> str:
+    """The server's reply as it said it ("451 4.3.0 Try again later"), or "" if it said none."""
+    if isinstance(error, smtplib.SMTPRecipientsRefused):
+        code, text = next(iter(error.recipients.values()))
+    elif isinstance(error, smtplib.SMTPResponseException):
+        code, text = error.smtp_code, error.smtp_error
+    else:
+        return ""
+    return f"{code} {text.decode(errors='replace') if isinstance(text, bytes) else text}"

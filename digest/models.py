@@ -60,7 +60,7 @@ class Paper(models.Model):
     ai_summary = models.TextField(blank=True)
     ai_keywords = models.JSONField(default=list, blank=True)
     # The paper's vector for matching (float32 bytes), computed once and kept; vector_kind names
-    # the model that made it, so a change of model recomputes it (digest/semantic.py).
+    # the model that made it, so a change of model recomputes it (digest/matching/semantic.py).
     vector = models.BinaryField(null=True, blank=True, editable=False)
     vector_kind = models.CharField(max_length=100, blank=True, editable=False)
     created_at = models.DateTimeField(default=timezone.now)
@@ -101,9 +101,10 @@ class DeliveryQuerySet(models.QuerySet):
 class Delivery(models.Model):
     """One email to one subscriber for one edition; the row is what makes sending idempotent.
 
-    pending -> sending -> sent, or -> failed_temporary (retried with backoff until
-    PAPERBOY_MAX_ATTEMPTS) or -> failed_permanent; skipped if the subscriber left meanwhile.
-    A row left in `sending` by a crash is reconciled by the rule in digest/deliver.py.
+    pending -> sending -> sent, or -> failed_temporary (retried with backoff: a refusal for now
+    until retry_until, an unknown outcome until PAPERBOY_MAX_ATTEMPTS) or -> failed_permanent;
+    skipped if the subscriber left meanwhile. A row left in `sending` by a crash is reconciled
+    by the rule in digest/deliver.py.
     """
 
     class Status(models.TextChoices):
@@ -130,6 +131,15 @@ class Delivery(models.Model):
         null=True, blank=True, default=timezone.now, help_text="When its next send task is due"
     )
     sent_at = models.DateTimeField(null=True, blank=True)
+    retry_until = models.DateTimeField(
+        null=True, blank=True, help_text="Refusals for now (4xx) are retried until then, then it fails for good"
+    )
+    uncertain_attempts = models.PositiveSmallIntegerField(
+        default=0, help_text="Attempts whose outcome is unknown: each may have delivered a copy"
+    )
+    attempt_log = models.JSONField(
+        default=list, blank=True, help_text="Each attempt's time, result and SMTP reply, oldest first"
+    )
     papers = models.ManyToManyField(Paper, through="DeliveryItem", related_name="deliveries")
 
     objects = DeliveryQuerySet.as_manager()
@@ -151,6 +161,16 @@ class Delivery(models.Model):
 
     def __str__(self) -> str:
         return f"{self.subscriber} / {self.edition_date:%Y-%m-%d} ({self.status})"
+
+    @property
+    def copies_delivered(self) -> str:
+        """What staff can truthfully say about how many copies arrived: "1", "0", or a range
+        when attempts with an unknown outcome may each have delivered one ("1 or 2")."""
+        least = 1 if self.status == self.Status.SENT else 0
+        most = least + self.uncertain_attempts
+        if most == least:
+            return str(least)
+        return f"{least} or {most}" if most == least + 1 else f"{least} to {most}"
 
 
 class DeliveryItem(models.Model):
@@ -176,7 +196,7 @@ class DeliveryItem(models.Model):
 
 class Rating(models.Model):
     """A subscriber's 👍 or 👎 on a paper, from the links in their email; a second vote replaces
-    the first. digest/feedback.py learns their taste from these."""
+    the first. digest/matching/feedback.py learns their taste from these."""
 
     class Vote(models.TextChoices):
         UP = "up", "👍"

@@ -4,6 +4,9 @@ Workers share one counter per second in Redis, read against Redis's own clock (T
 machines with drifting clocks still agree on what "this second" is. Without Redis (`make run`
 on the filesystem broker, one machine) the same fixed window is counted in each process, so
 the limit then holds per process, not overall.
+
+A Redis error (a restart, a failover) never stops a batch: the process counts alone, as
+without Redis, for LOCAL_FALLBACK_SECONDS, logged, then asks Redis again.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ from django.conf import settings
 log = logging.getLogger(__name__)
 
 KEY = "paperboy:send-rate"
+LOCAL_FALLBACK_SECONDS = 10.0
 
 # Take one slot of the current second if any is left; otherwise answer how many microseconds
 # remain until the next second, when the caller should try again.
@@ -35,7 +39,9 @@ class RedisWindow:
     def __init__(self, url: str) -> None:
         import redis
 
-        self.take_slot = redis.Redis.from_url(url).register_script(TAKE_SLOT)
+        # Short timeouts: a Redis that does not answer must not hold up sending for long.
+        client = redis.Redis.from_url(url, socket_timeout=2, socket_connect_timeout=2)
+        self.take_slot = client.register_script(TAKE_SLOT)
 
     def wait_seconds(self, per_second: int) -> float:
         return self.take_slot(keys=[KEY], args=[per_second]) / 1_000_000
@@ -56,9 +62,38 @@ class ProcessWindow:
             return 0.0 if self.taken <= per_second else 1 - (now - int(now))
 
 
+class SharedWindow:
+    """The Redis window, or this process's own for a while when Redis fails."""
+
+    def __init__(self, url: str) -> None:
+        self.shared = RedisWindow(url)
+        self.local = ProcessWindow()
+        self.local_until = 0.0  # time.monotonic() until which this process counts alone
+
+    def wait_seconds(self, per_second: int) -> float:
+        import redis
+
+        if time.monotonic() < self.local_until:
+            return self.local.wait_seconds(per_second)
+        try:
+            pause = self.shared.wait_seconds(per_second)
+        except redis.RedisError as error:
+            self.local_until = time.monotonic() + LOCAL_FALLBACK_SECONDS
+            log.warning(
+                "Send-rate counter in Redis unavailable (%s): this process counts alone for %.0f s",
+                error,
+                LOCAL_FALLBACK_SECONDS,
+            )
+            return self.local.wait_seconds(per_second)
+        if self.local_until:
+            self.local_until = 0.0
+            log.info("Send-rate counter in Redis is back: the limit is shared again")
+        return pause
+
+
 @cache
-def window(redis_url: str) -> RedisWindow | ProcessWindow:
-    return RedisWindow(redis_url) if redis_url else ProcessWindow()
+def window(redis_url: str) -> SharedWindow | ProcessWindow:
+    return SharedWindow(redis_url) if redis_url else ProcessWindow()
 
 
 def wait_for_slot() -> None:

@@ -2,7 +2,8 @@
 
 Settings (config/settings.py) make sending safe to repeat: acks_late with reject_on_worker_lost
 (a killed worker's task comes back), prefetch 1 (a worker holds no queue of tasks it may never
-run), a hard time limit on sends (which the crash rule in digest/deliver.py relies on).
+run), a hard time limit on sends (which the crash rule in digest/deliver.py relies on). Plan
+and housekeeping tasks are routed to their own queue (CELERY_PLAN_QUEUE).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from digest import day, deliver
+from digest.reconnect import DATABASE_UNAVAILABLE
 
 log = logging.getLogger(__name__)
 
@@ -31,10 +33,8 @@ def ingest_papers(edition_date: str | None = None) -> str:
 
 @shared_task(time_limit=settings.PAPERBOY_PLAN_TIME_LIMIT)
 def plan_due_digests(edition_date: str | None = None) -> int:
-    """Beat, every PAPERBOY_PLAN_EVERY_MINUTES: resend what a crash left uncertain, requeue what
-    the broker lost, then plan the newest edition for subscribers whose send hour has come,
-    fanning each chunk out to a send task as it is saved."""
-    recover_deliveries()
+    """Beat, every PAPERBOY_PLAN_EVERY_MINUTES: plan the newest edition for subscribers whose
+    send hour has come, fanning each chunk out to a send task as it is saved."""
     _, result = day.plan_day(dt.date.fromisoformat(edition_date) if edition_date else None, fan_out=queue_sends)
     return result.planned
 
@@ -46,9 +46,13 @@ def send_edition_now(edition_date: str) -> int:
     return result.planned
 
 
-def recover_deliveries() -> None:
-    for ids in deliver.in_batches(deliver.reconcile_stale_sending() + deliver.lost_deliveries()):
-        queue_sends(ids)
+@shared_task(time_limit=settings.PAPERBOY_PLAN_TIME_LIMIT)
+def recover_deliveries() -> int:
+    """Beat, every minute: resend what a crash left uncertain, requeue what the broker lost."""
+    ids = deliver.reconcile_stale_sending() + deliver.lost_deliveries()
+    for batch in deliver.in_batches(ids):
+        queue_sends(batch)
+    return len(ids)
 
 
 def queue_sends(delivery_ids: list[int]) -> None:
@@ -56,16 +60,33 @@ def queue_sends(delivery_ids: list[int]) -> None:
 
 
 @shared_task(bind=True, max_retries=None, time_limit=settings.PAPERBOY_SEND_TIME_LIMIT)
-def send_batch(self, delivery_ids: list[int]) -> dict:
+def send_batch(self, delivery_ids: list[int], outages: int = 0) -> dict:
     """Send one chunk; retry, after a backoff, only the deliveries that were refused for now,
-    plus the whole unsent rest if the relay was down (PAPERBOY_RELAY_MAX_RETRIES times)."""
-    result = deliver.send_batch(delivery_ids)
-    again = list(result.retry_ids)
-    if result.relay_error:
-        if self.request.retries < settings.PAPERBOY_RELAY_MAX_RETRIES:
-            again += deliver.unsent_ids(delivery_ids)
-        else:
-            log.error("Relay still down after %d retries: the plan run requeues the rest later", self.request.retries)
-    if again:
-        raise self.retry(args=[sorted(again)], countdown=deliver.retry_delay(self.request.retries))
+    or, if the relay or the database was unavailable, all of the chunk still to send (for
+    PAPERBOY_RELAY_MAX_RETRIES outages in a row; then the recovery run requeues them)."""
+    try:
+        result = deliver.send_batch(delivery_ids)
+        if result.relay_error:
+            retry_later(self, deliver.still_sendable(delivery_ids), outages + 1)
+        elif result.retry_ids:
+            retry_later(self, result.retry_ids, 0)
+    except DATABASE_UNAVAILABLE as error:
+        # What the server accepted is still known to this process (deliver.PROCESS_LAST_SENT).
+        log.warning("Database unavailable, the batch is retried: %s", error)
+        retry_later(self, delivery_ids, outages + 1, update_rows=False)
+        return {"database_error": str(error)}
     return dataclasses.asdict(result)
+
+
+def retry_later(task, delivery_ids: list[int], outages: int, update_rows: bool = True) -> None:
+    """Raise the task's retry for these ids after a backoff, first telling their rows when the
+    retry is due (so the recovery run does not requeue them meanwhile)."""
+    if not delivery_ids:
+        return
+    if outages > settings.PAPERBOY_RELAY_MAX_RETRIES:
+        log.error("Still unavailable after %d retries: the recovery run requeues the rest later", outages - 1)
+        return
+    countdown = deliver.retry_delay(task.request.retries)
+    if update_rows:
+        deliver.expect_task(delivery_ids, countdown)
+    raise task.retry(args=[sorted(delivery_ids)], kwargs={"outages": outages}, countdown=countdown)

@@ -1,20 +1,24 @@
+"""The subscriber admin: who reads and what they follow. What they were sent (digest counts, a
+preview, a test digest, the CSV export) is added by digest's admin (digest/staff/admin.py),
+which builds on this class."""
+
 from __future__ import annotations
 
-from urllib.parse import urlencode
-
 from django.contrib import admin, messages
-from django.db.models import OuterRef, QuerySet
-from django.http import HttpRequest, HttpResponseRedirect, StreamingHttpResponse
-from django.urls import reverse
+from django.db.models import F, Func, OuterRef, QuerySet, Subquery
+from django.db.models.functions import Coalesce
+from django.http import HttpRequest
 from django.utils import timezone
-from django.utils.html import format_html
 
-# Admin modules load once every app is ready, so subscriptions may use digest's pieces here.
-from digest import exports
-from digest.admin import count_of
-from digest.day import latest_edition
-from digest.models import Delivery
 from subscriptions.models import Interest, Subscriber
+
+
+def count_of(rows: QuerySet) -> Coalesce:
+    """A per-row count as a correlated subquery (rows filtered on OuterRef): the database counts
+    for the page's rows only, where a JOIN + GROUP BY would aggregate the whole table first.
+    COUNT as a plain function, so Django adds no GROUP BY to the subquery."""
+    counted = rows.order_by().annotate(n=Func(F("pk"), function="COUNT")).values("n")
+    return Coalesce(Subquery(counted), 0)
 
 
 class InterestInline(admin.TabularInline):
@@ -42,7 +46,6 @@ class SubscriberAdmin(admin.ModelAdmin):
         "send_hour",
         "timezone",
         "interest_count",
-        "sent_count",
         "created_at",
         "confirmed_at",
     ]
@@ -55,10 +58,9 @@ class SubscriberAdmin(admin.ModelAdmin):
         "unsubscribed_at",
         "signup_mail_sent_at",
         "hard_bounces",
-        "digest_preview",
     ]
     inlines = [InterestInline]
-    actions = ["pause", "resume", "unsubscribe", "send_test_digest", "export_csv"]
+    actions = ["pause", "resume", "unsubscribe"]
 
     def get_changeform_initial_data(self, request: HttpRequest) -> dict:
         # Staff adding someone by hand mean them to get the next digest; signup starts as pending.
@@ -71,31 +73,12 @@ class SubscriberAdmin(admin.ModelAdmin):
         super().save_model(request, subscriber, form, change)
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Subscriber]:
-        return (
-            super()
-            .get_queryset(request)
-            .annotate(
-                interest_count=count_of(Interest.objects.filter(subscriber=OuterRef("pk"))),
-                sent_total=count_of(Delivery.objects.filter(subscriber=OuterRef("pk"), status=Delivery.Status.SENT)),
-            )
-        )
+        interests = Interest.objects.filter(subscriber=OuterRef("pk"))
+        return super().get_queryset(request).annotate(interest_count=count_of(interests))
 
     @admin.display(description="Interests", ordering="interest_count")
     def interest_count(self, subscriber: Subscriber) -> int:
         return subscriber.interest_count
-
-    @admin.display(description="Digests sent", ordering="sent_total")
-    def sent_count(self, subscriber: Subscriber) -> int:
-        return subscriber.sent_total
-
-    @admin.display(description="Preview")
-    def digest_preview(self, subscriber: Subscriber) -> str:
-        edition = latest_edition()
-        if subscriber.pk is None or edition is None:
-            return "Available once the subscriber is saved and an edition has papers."
-        query = urlencode({"subscriber": subscriber.pk, "date": edition.date.isoformat()})
-        url = f"{reverse('digest:staff-preview')}?{query}"
-        return format_html('<a href="{}">Preview their digest of {}</a>', url, edition.date.isoformat())
 
     @admin.action(description="Pause the selected subscribers", permissions=["change"])
     def pause(self, request: HttpRequest, queryset: QuerySet[Subscriber]) -> None:
@@ -119,16 +102,3 @@ class SubscriberAdmin(admin.ModelAdmin):
         for subscriber in queryset:
             subscriber.unsubscribe()
         self.message_user(request, f"Unsubscribed {queryset.count()} subscribers.", messages.SUCCESS)
-
-    @admin.action(description="Send a test digest as this subscriber…")
-    def send_test_digest(self, request: HttpRequest, queryset: QuerySet[Subscriber]) -> HttpResponseRedirect | None:
-        if queryset.count() != 1:
-            self.message_user(request, "Select one subscriber to send a test digest as.", messages.WARNING)
-            return None
-        url = f"{reverse('admin:dashboard')}?{urlencode({'as': queryset.get().email})}#pb-test-digest"
-        return HttpResponseRedirect(url)
-
-    @admin.action(description="Export selected subscribers as CSV")
-    def export_csv(self, request: HttpRequest, queryset: QuerySet[Subscriber]) -> StreamingHttpResponse:
-        selected = Subscriber.objects.filter(pk__in=queryset.values("pk"))
-        return exports.csv_response("subscribers", exports.SUBSCRIBER_HEADER, exports.subscriber_rows(selected))

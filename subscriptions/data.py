@@ -1,20 +1,15 @@
-"""A subscriber's own data, as they can download it from the preference center."""
+"""What subscriptions keeps about a subscriber, for the data download from the preference
+center (digest.reader.data adds what they were sent)."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from django.db.models import Prefetch
-
-from digest.models import DeliveryItem
 from subscriptions.models import Subscriber
 
 
 def subscriber_data(subscriber: Subscriber) -> dict[str, Any]:
-    """Interests, settings and every delivery with its papers; JSON-ready."""
-    deliveries = subscriber.deliveries.prefetch_related(
-        Prefetch("items", queryset=DeliveryItem.objects.select_related("paper"))
-    ).order_by("-edition_date")
+    """Address, status, settings and interests; JSON-ready."""
     return {
         "email": subscriber.email,
         "status": subscriber.status,
@@ -29,14 +24,5 @@ def subscriber_data(subscriber: Subscriber) -> dict[str, Any]:
         },
         "interests": [
             {"kind": i.kind, "value": i.value, "added_at": i.created_at.isoformat()} for i in subscriber.interests.all()
-        ],
-        "deliveries": [
-            {
-                "edition_date": d.edition_date.isoformat(),
-                "status": d.status,
-                "sent_at": d.sent_at.isoformat() if d.sent_at else None,
-                "papers": [{"arxiv_id": i.paper.arxiv_id, "title": i.paper.title, "why": i.why} for i in d.items.all()],
-            }
-            for d in deliveries
         ],
     }

@@ -69,7 +69,7 @@ def manage_url(subscriber_id: int) -> str:
 
 def feed_url(subscriber_id: int) -> str:
     """The private Atom feed of one subscriber's digests."""
-    return absolute(reverse("subscriptions:feed", args=[sign(FEED_SALT, subscriber_id)]))
+    return absolute(reverse("digest:feed", args=[sign(FEED_SALT, subscriber_id)]))
 
 
 def feedback_url(subscriber_id: int, paper_id: int, vote: str) -> str:
@@ -148,4 +148,4 @@ def email_change_from_token(token: str) -> tuple[int, tuple[str, str, dt.datetim
 
 def data_url(subscriber_id: int) -> str:
     """The JSON download of one subscriber's data; the manage token authorises it."""
-    return absolute(reverse("subscriptions:data", args=[sign(MANAGE_SALT, subscriber_id)]))
+    return absolute(reverse("digest:data", args=[sign(MANAGE_SALT, subscriber_id)]))

@@ -270,7 +270,7 @@ class Subscriber(models.Model):
 
 
 class Interest(models.Model):
-    """One thing a subscriber follows (or, for an exclusion, does not want); digest/match.py
+    """One thing a subscriber follows (or, for an exclusion, does not want); digest/matching/ranker.py
     ranks papers by every kind. subscriptions/interests.py turns typed lines into these."""
 
     class Kind(models.TextChoices):

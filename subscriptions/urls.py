@@ -12,6 +12,4 @@ urlpatterns = [
     path("manage/<str:token>/", views.manage, name="manage"),
     path("manage/<str:token>/status/", views.manage_status, name="manage-status"),
     path("manage/<str:token>/email/", views.change_email, name="change-email"),
-    path("manage/<str:token>/data.json", views.data, name="data"),
-    path("feed/<str:token>/", views.feed, name="feed"),
 ]

@@ -7,20 +7,15 @@ from typing import Any
 from django.conf import settings
 from django.contrib import messages
 from django.core import signing
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.csrf import csrf_exempt
-from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django.views.decorators.http import require_http_methods, require_POST
 
-from digest.day import latest_edition
-from subscriptions import links, preview, ratelimit, signup
-from subscriptions.data import subscriber_data
-from subscriptions.feeds import DigestFeed
+from subscriptions import extensions, links, ratelimit, signup
 from subscriptions.forms import EmailForm, PreferencesForm, SignupForm
 from subscriptions.models import Subscriber, known_timezones
 
-TODAYS_PAPERS_ON_HOME = 5
-SAMPLE_PAPERS = 3
 LIMITED_MESSAGE = "Too many sign-up attempts from here. Please try again in an hour."
 
 
@@ -71,7 +66,7 @@ def link_expired_context() -> dict:
 
 @require_http_methods(["GET", "HEAD", "POST"])
 def home(request: HttpRequest) -> HttpResponse:
-    """The signup page, with a sample of the email and today's most upvoted papers."""
+    """The signup page (digest adds a sample of the email and today's most upvoted papers)."""
     if request.method != "POST":
         return signup_page(request, SignupForm())
     form = SignupForm(request.POST)
@@ -86,15 +81,11 @@ def home(request: HttpRequest) -> HttpResponse:
 
 
 def signup_page(request: HttpRequest, form: SignupForm, status: int = 200) -> HttpResponse:
-    edition = latest_edition()
-    papers = list(edition.papers().order_by("-upvotes", "arxiv_id")[:TODAYS_PAPERS_ON_HOME]) if edition else []
     context = {
         "form": form,
         "limited": LIMITED_MESSAGE if status == 429 else "",
-        "edition": edition,
-        "papers": papers,
-        "sample": papers[:SAMPLE_PAPERS],
         "timezones": sorted(known_timezones()),
+        **extensions.context_for(extensions.SIGNUP_PAGE),
     }
     return render(request, "subscriptions/signup.html", context, status=status)
 
@@ -173,9 +164,8 @@ def manage_page(
         "token": token,
         "form": form or PreferencesForm(instance=subscriber),
         "email_form": email_form or EmailForm(),
-        "preview": preview.next_digest(subscriber),
-        "feed_url": links.feed_url(subscriber.pk),
         "timezones": sorted(known_timezones()),
+        **extensions.context_for(extensions.MANAGE_PAGE, subscriber=subscriber),
     }
     return render(request, "subscriptions/manage.html", context, status=status)
 
@@ -238,21 +228,6 @@ def email_change(request: HttpRequest, token: str) -> HttpResponse:
         return render(request, "subscriptions/email_change.html", {**context, "stale": True})
     messages.success(request, f"Done: digests now go to {new_email}.")
     return redirect(links.manage_url(subscriber.pk))
-
-
-@require_GET
-@with_subscriber(links.subscriber_id_from_manage_token)
-def data(request: HttpRequest, subscriber: Subscriber, token: str) -> HttpResponse:
-    """Everything we keep about the subscriber, as a JSON download."""
-    response = JsonResponse(subscriber_data(subscriber), json_dumps_params={"indent": 2})
-    response["Content-Disposition"] = 'attachment; filename="paperboy-data.json"'
-    return response
-
-
-@require_GET
-@with_subscriber(links.subscriber_id_from_feed_token)
-def feed(request: HttpRequest, subscriber: Subscriber, token: str) -> HttpResponse:
-    return DigestFeed()(request, subscriber=subscriber)
 
 
 # --- Unsubscribe -------------------------------------------------------------------------

@@ -3,17 +3,20 @@ fixtures, an SMTP server (aiosmtpd), and a Celery worker process on the configur
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import email
 import email.policy
 import json
 import os
 import random
+import shutil
 import signal
 import socket
 import subprocess
 import threading
 import time
+from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from email.message import EmailMessage
@@ -75,7 +78,7 @@ def own_cache_namespace(settings) -> None:
 @pytest.fixture
 def lexical_only(settings) -> Iterator[None]:
     """The ranking of a machine without the `semantic` extra, chosen through the setting."""
-    from digest import semantic
+    from digest.matching import semantic
 
     settings.PAPERBOY_SEMANTIC = "off"
     semantic.load_encoder.cache_clear()
@@ -172,21 +175,30 @@ def feed_server(settings) -> Iterator[FeedServer]:
 class SMTPSink:
     """A real SMTP server that keeps what it is sent. On demand it hangs up in the middle of
     the next messages (drop_next), refuses them with a reply (refuse_next, refuse_reply), refuses
-    a share of all messages at random (refuse_share), refuses given recipients at RCPT
-    (refuse_recipients: address -> reply), answers slowly (delay), or is down for a while (outage)."""
+    a share of all messages at random after DATA (refuse_mix: reply -> share; `refused` counts
+    them by code), refuses given recipients at RCPT (refuse_recipients: address -> reply),
+    answers slowly (delay), or is down for a while (outage). A 421 also closes the session, as
+    servers do. `sessions` counts the sessions opened (EHLO)."""
 
     def __init__(self) -> None:
         self.envelopes: list = []
         self.drop_next = 0
         self.refuse_next = 0
         self.refuse_reply = "451 4.3.0 Try again later"
-        self.refuse_share = 0.0
-        self.refusals = 0
+        self.refuse_mix: dict[str, float] = {}
+        self.refused: Counter[int] = Counter()
         self.refuse_recipients: dict[str, str] = {}
         self.delay = 0.0
+        self.sessions = 0
         self.lock = threading.Lock()
         self.random = random.Random(6)
         self.controller: Controller | None = None
+
+    async def handle_EHLO(self, server, session, envelope, hostname, responses) -> list[str]:  # noqa: N802
+        session.host_name = hostname
+        with self.lock:
+            self.sessions += 1
+        return responses
 
     async def handle_RCPT(self, server, session, envelope, address, rcpt_options) -> str:  # noqa: N802
         if address in self.refuse_recipients:
@@ -198,18 +210,32 @@ class SMTPSink:
         if self.delay:
             time.sleep(self.delay)
         with self.lock:
-            if self.drop_next:
-                self.drop_next -= 1
+            reply = self.refusal()
+            if reply == "drop":
                 server.transport.abort()  # hangs up after the data, before any reply
                 return "250 OK"
-            if self.refuse_next:
-                self.refuse_next -= 1
-                return self.refuse_reply
-            if self.refuse_share and self.random.random() < self.refuse_share:
-                self.refusals += 1
-                return self.random.choice(["421 4.7.0 Too busy, try later", "451 4.3.0 Try again later"])
+            if reply:
+                if reply.startswith("421"):
+                    asyncio.get_running_loop().call_later(0.01, server.transport.close)
+                return reply
             self.envelopes.append(envelope)
         return "250 OK"
+
+    def refusal(self) -> str:
+        """This message's fate: "" to take it, "drop", or a refusal reply (under self.lock)."""
+        if self.drop_next:
+            self.drop_next -= 1
+            return "drop"
+        if self.refuse_next:
+            self.refuse_next -= 1
+            return self.refuse_reply
+        draw = self.random.random()
+        for reply, share in self.refuse_mix.items():
+            if draw < share:
+                self.refused[int(reply[:3])] += 1
+                return reply
+            draw -= share
+        return ""
 
     def outage(self, seconds: float) -> None:
         """Stop listening now and come back on the same port after `seconds`."""
@@ -249,6 +275,55 @@ def smtp(settings) -> Iterator[SMTPSink]:
     sink.controller.stop(no_assert=True)  # it may be stopped by an outage that has not ended
 
 
+# --- Redis of a test's own ---------------------------------------------------------------
+
+
+@dataclass
+class PrivateRedis:
+    """A redis-server of the test's own on a free port, which it may restart (losing everything
+    in it, as a Redis without persistence does) without touching the shared server."""
+
+    port: int
+    process: subprocess.Popen | None = None
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    def start(self) -> None:
+        command = ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"]
+        self.process = subprocess.Popen(command, stdout=subprocess.DEVNULL)
+        wait_until(self.answers, 10, "the private redis-server to start")
+
+    def stop(self) -> None:
+        if self.process and self.process.poll() is None:
+            self.process.terminate()
+            self.process.wait(10)
+
+    def restart(self, down_seconds: float) -> None:
+        self.stop()
+        time.sleep(down_seconds)
+        self.start()
+
+    def answers(self) -> bool:
+        import redis
+
+        try:
+            return redis.Redis(port=self.port, socket_connect_timeout=0.5).ping()
+        except redis.RedisError:
+            return False
+
+
+@pytest.fixture
+def private_redis() -> Iterator[PrivateRedis]:
+    if shutil.which("redis-server") is None:
+        pytest.skip("redis-server is not installed (apt-get install -y redis-server)")
+    server = PrivateRedis(port=free_port())
+    server.start()
+    yield server
+    server.stop()
+
+
 # --- Celery worker ----------------------------------------------------------------------
 
 
@@ -268,7 +343,7 @@ class Worker:
     log_path: Path | None = None
 
     def start(self) -> None:
-        from digest.benchmark import celery_worker_command
+        from digest.devtools.benchmarks.digest import celery_worker_command
 
         readies = self.log().count("ready.")
         log = open(self.log_path, "ab")

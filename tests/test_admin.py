@@ -95,3 +95,24 @@ def test_admin_pages_load(staff_client, url):
     load_day()
     make_subscriber("ada@example.com", "reinforcement learning")
     assert staff_client.get(url).status_code == 200
+
+
+def test_a_deliverys_attempts_are_shown_and_a_resend_after_an_unknown_outcome_says_it_may_be_twice(staff_client, smtp):
+    load_day()
+    make_subscriber("ada@example.com", "reinforcement learning")
+    smtp.refuse_next = 1  # 451
+    send_edition()
+    smtp.drop_next = 1  # hangs up after the data: did it arrive?
+    send_edition()
+    send_edition()
+    delivery = Delivery.objects.get()
+
+    page = staff_client.get(f"/admin/digest/delivery/{delivery.pk}/change/").content.decode()
+    listing = staff_client.get("/admin/digest/delivery/?uncertain=yes").content.decode()
+
+    assert delivery.status == Delivery.Status.SENT
+    for result in ["refused for now", "outcome unknown", "sent"]:
+        assert f"<td>{result}</td>" in page
+    assert "<td>451 4.3.0 Try again later</td>" in page
+    assert "1 or 2" in page and "may have arrived twice" in page
+    assert "ada@example.com" in listing and '<td class="field-copies">1 or 2</td>' in listing

@@ -10,7 +10,7 @@ import time
 import pytest
 
 from digest import tasks
-from digest.match import rank_papers
+from digest.matching.ranker import rank_papers
 from digest.models import Delivery, Edition, Paper
 from subscriptions.models import Subscriber
 from tests.conftest import hf_day_items, wait_until

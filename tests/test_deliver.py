@@ -11,7 +11,7 @@ from django.core.management import call_command
 from django.utils import timezone
 
 from digest.day import plan_day
-from digest.deliver import lost_deliveries, reconcile_stale_sending, send_batch, sendable_batches
+from digest.deliver import lost_deliveries, reconcile_stale_sending, send_batch, sendable_batches, still_sendable
 from digest.models import Delivery
 from subscriptions.models import Subscriber
 from tests.conftest import free_port, hf_day_items
@@ -79,7 +79,7 @@ def test_send_digests_logs_plain_progress_lines_off_a_terminal(smtp, caplog):
     load_day()
     for n in range(3):
         make_subscriber(f"reader{n}@example.com", "reinforcement learning")
-    caplog.set_level("INFO", logger="digest.progress")
+    caplog.set_level("INFO", logger="digest.management.progress")
     stderr = io.StringIO()
 
     call_command("send_digests", "--date", "2025-09-03", stderr=stderr, stdout=io.StringIO())
@@ -130,6 +130,11 @@ def test_a_dropped_connection_reconnects_and_resends_that_message_with_its_messa
     (resent,) = smtp.to(uncertain.subscriber.email)
     assert resent["Message-ID"] == uncertain.message_id
     assert Delivery.objects.filter(status=Delivery.Status.SENT).count() == 4
+    # Sent now, and still saying it may have arrived twice.
+    uncertain.refresh_from_db()
+    assert uncertain.last_error.startswith("Sent; an earlier attempt's outcome is unknown, so it may have arrived")
+    assert uncertain.copies_delivered == "1 or 2"
+    assert [a["result"] for a in uncertain.attempt_log] == ["outcome unknown", "sent"]
 
 
 def test_a_temporary_refusal_is_retried(smtp):
@@ -237,19 +242,65 @@ def test_an_address_is_bounced_after_the_configured_number_of_hard_bounces(smtp,
     assert smtp.messages == []
 
 
-def test_a_delivery_that_keeps_failing_fails_for_good_after_the_last_attempt(smtp, settings):
-    settings.PAPERBOY_MAX_ATTEMPTS = 2
+def test_a_delivery_refused_for_now_is_retried_until_the_deadline_then_gives_up(smtp, settings):
+    settings.PAPERBOY_RETRY_FOR_HOURS = 20
+    settings.PAPERBOY_MAX_ATTEMPTS = 2  # limits unknown outcomes, not refusals
     load_day()
     make_subscriber("ada@example.com", "reinforcement learning")
-    smtp.refuse_next = 5
+    smtp.refuse_next = 10
+    first_try = timezone.now()
 
-    send_edition()
-    send_edition()
-    send_edition()
+    for _ in range(4):
+        send_edition()
 
     delivery = Delivery.objects.get()
-    assert (delivery.status, delivery.attempts) == (Delivery.Status.FAILED_PERMANENT, 2)
+    assert (delivery.status, delivery.attempts) == (Delivery.Status.FAILED_TEMPORARY, 4)
+    assert abs(delivery.retry_until - (first_try + dt.timedelta(hours=20))) < dt.timedelta(minutes=1)
+    with time_machine.travel(delivery.retry_until + dt.timedelta(seconds=1)):
+        send_edition()
+        send_edition()  # nothing left to try
+
+    delivery.refresh_from_db()
+    assert (delivery.status, delivery.attempts) == (Delivery.Status.FAILED_PERMANENT, 5)
+    assert delivery.last_error.startswith("Gave up after 20 hours of refusals for now; the last: SMTPDataError")
+    assert [a["result"] for a in delivery.attempt_log] == ["refused for now"] * 4 + ["gave up"]
+    assert delivery.attempt_log[0]["reply"] == "451 4.3.0 Try again later"
     assert smtp.messages == []
+
+
+def test_a_421_closing_the_session_reconnects_and_costs_the_delivery_no_attempt(smtp):
+    load_day()
+    readers = [make_subscriber(f"reader{n}@example.com", "reinforcement learning") for n in range(3)]
+    smtp.refuse_next, smtp.refuse_reply = 1, "421 4.3.2 Service shutting down"
+
+    send_edition()
+
+    assert sorted(m["To"] for m in smtp.messages) == sorted(r.email for r in readers)  # in the same run
+    first = Delivery.objects.order_by("pk").first()
+    assert (first.status, first.attempts) == (Delivery.Status.SENT, 1)
+    assert [(a["result"], a.get("reply")) for a in first.attempt_log] == [
+        ("session closed (421), not counted", "421 4.3.2 Service shutting down"),
+        ("sent", None),
+    ]
+    assert smtp.sessions == 2  # the 421 ended the first; the rest went over the second
+
+
+def test_a_server_answering_421_to_everything_is_an_outage_that_costs_no_attempt(smtp):
+    load_day()
+    make_subscriber("ada@example.com", "reinforcement learning")
+    make_subscriber("bob@example.com", "reinforcement learning")
+    smtp.refuse_next, smtp.refuse_reply = 99, "421 4.3.2 Service shutting down"
+
+    plan_day(EDITION_DATE, respect_send_hour=False)
+    (ids,) = list(sendable_batches(EDITION_DATE))
+    result = send_batch(ids)
+
+    assert result.relay_error == "the server closed 3 sessions in a row with 421"
+    assert sorted(Delivery.objects.values_list("status", "attempts")) == [
+        (Delivery.Status.FAILED_TEMPORARY, 0),
+        (Delivery.Status.PENDING, 0),
+    ]
+    assert still_sendable(ids) == ids  # the relay-outage retry carries both
 
 
 def test_an_unreachable_smtp_server_loses_nothing_and_uses_no_attempt(smtp, settings):
@@ -310,6 +361,7 @@ def test_a_row_left_sending_by_a_dead_worker_is_resent_once_with_its_message_id(
     assert (delivery.status, delivery.attempts) == (Delivery.Status.SENT, 2)
     (message,) = smtp.messages
     assert message["Message-ID"] == delivery.message_id
+    assert delivery.copies_delivered == "1 or 2" and "may have arrived twice" in delivery.last_error
 
 
 def test_a_row_left_sending_that_used_its_attempts_fails_for_good(smtp, settings):
@@ -318,12 +370,16 @@ def test_a_row_left_sending_that_used_its_attempts_fails_for_good(smtp, settings
     plan_day(EDITION_DATE, respect_send_hour=False)
     long_ago = timezone.now() - dt.timedelta(seconds=settings.PAPERBOY_SENDING_STALE_SECONDS + 5)
     Delivery.objects.update(
-        status=Delivery.Status.SENDING, attempts=settings.PAPERBOY_MAX_ATTEMPTS, claimed_at=long_ago
+        status=Delivery.Status.SENDING,
+        attempts=9,
+        uncertain_attempts=settings.PAPERBOY_MAX_ATTEMPTS - 1,
+        claimed_at=long_ago,
     )
 
     assert reconcile_stale_sending() == []
     delivery = Delivery.objects.get()
     assert delivery.status == Delivery.Status.FAILED_PERMANENT and "Outcome unknown" in delivery.last_error
+    assert delivery.copies_delivered == f"0 to {settings.PAPERBOY_MAX_ATTEMPTS}"
 
 
 def test_deliveries_whose_task_was_lost_are_queued_again_once(smtp, settings):

@@ -7,9 +7,9 @@ import re
 import pytest
 from django.core.management import CommandError, call_command
 
-from digest import semantic
-from digest.evaluation import harness
-from digest.match import tokens
+from digest.matching import semantic
+from digest.matching.evaluation import harness
+from digest.matching.text import tokens
 
 semantic_installed = pytest.mark.skipif(
     not semantic.is_semantic(), reason="the semantic extra is not installed: pip install '.[semantic]'"

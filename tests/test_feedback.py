@@ -8,9 +8,9 @@ import datetime as dt
 import pytest
 from django.core import signing
 
-from digest import semantic
 from digest.day import plan_day
-from digest.evaluation.harness import profiles
+from digest.matching import semantic
+from digest.matching.evaluation.harness import profiles
 from digest.models import Delivery, Paper, Rating
 from subscriptions import links
 from tests.conftest import hf_day_items, save_screenshot

@@ -8,7 +8,7 @@ from functools import cache, partial
 import pytest
 
 from digest.management.commands.ingest_papers import SAMPLE_DAY
-from digest.match import Match, rank_papers
+from digest.matching.ranker import Match, rank_papers
 from digest.sources import PaperRecord, parse_hf_items
 
 THRESHOLD = 0.4  # PAPERBOY_MATCH_THRESHOLD's default

@@ -7,8 +7,18 @@ import dataclasses
 
 import pytest
 
-from digest import semantic
-from digest.match import AUTHOR, CATEGORY, EXCLUDE, PAPER, TOPIC, EditionMatcher, Interest, Profile, rank_papers
+from digest.matching import semantic
+from digest.matching.ranker import (
+    AUTHOR,
+    CATEGORY,
+    EXCLUDE,
+    PAPER,
+    TOPIC,
+    EditionMatcher,
+    Interest,
+    Profile,
+    rank_papers,
+)
 from tests.test_match import THRESHOLD, by_id, ids, sample_papers
 
 EVERYTHING = 1000

@@ -7,6 +7,7 @@ import time
 
 import pytest
 from django.conf import settings as django_settings
+from redis import Redis as RedisClient
 
 from digest import send_rate
 from digest.send_rate import ProcessWindow, RedisWindow, wait_for_slot
@@ -66,3 +67,26 @@ def test_no_rate_means_no_waiting(settings):
     for _ in range(1000):
         wait_for_slot()
     assert time.monotonic() - started < 1
+
+
+def test_a_redis_outage_never_stops_sending_the_process_counts_alone_then_shares_again(
+    private_redis, settings, monkeypatch, caplog
+):
+    settings.PAPERBOY_SEND_RATE = 5
+    settings.PAPERBOY_RATE_LIMIT_REDIS_URL = private_redis.url
+    monkeypatch.setattr(send_rate, "LOCAL_FALLBACK_SECONDS", 1.0)
+    wait_for_slot()
+    private_redis.stop()
+
+    granted: list[float] = []
+    for _ in range(8):
+        wait_for_slot()
+        granted.append(time.time())
+
+    assert busiest_second(granted) <= 6  # still limited, by this process alone
+    assert "Send-rate counter in Redis unavailable" in caplog.text
+    private_redis.start()
+    time.sleep(1.1)
+    wait_for_slot()
+    assert "the limit is shared again" in caplog.text
+    assert RedisClient(port=private_redis.port).keys(f"{send_rate.KEY}:*")  # counted in Redis again

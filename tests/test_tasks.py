@@ -11,6 +11,7 @@ from django.core import mail
 
 from config.celery import app
 from digest import tasks
+from tests.conftest import PROJECT
 from tests.factories import load_day, make_subscriber
 
 
@@ -43,3 +44,27 @@ def test_the_plan_task_sends_to_subscribers_whose_hour_has_come(
         with django_capture_on_commit_callbacks(execute=True):
             tasks.plan_due_digests.delay()
     assert [m.to for m in mail.outbox] == [["paris@example.com"], ["tokyo@example.com"]]
+
+
+def test_plans_and_housekeeping_have_a_queue_of_their_own_which_every_worker_command_consumes():
+    app.loader.import_default_modules()
+    queue_of = {
+        name: app.amqp.router.route({}, name)["queue"].name
+        for name in app.tasks
+        if name.startswith(("digest", "subscriptions"))
+    }
+    plan_queue = settings.CELERY_PLAN_QUEUE
+    assert plan_queue != settings.CELERY_TASK_DEFAULT_QUEUE
+    assert queue_of["digest.tasks.send_batch"] == settings.CELERY_TASK_DEFAULT_QUEUE
+    for entry in settings.CELERY_BEAT_SCHEDULE.values():  # everything beat starts
+        assert queue_of[entry["task"]] == plan_queue
+    consumed = f"-Q {settings.CELERY_TASK_DEFAULT_QUEUE},{plan_queue}"
+    for path in ["compose.yaml", "Procfile.dev", "README.md"]:
+        workers = [line for line in (PROJECT / path).read_text().splitlines() if "celery -A config worker" in line]
+        assert workers and all(consumed in line for line in workers), path
+
+
+def test_recovery_runs_every_minute():
+    recovery = settings.CELERY_BEAT_SCHEDULE["recover-deliveries"]
+    assert recovery["task"] == "digest.tasks.recover_deliveries"
+    assert len(recovery["schedule"].minute) == 60

@@ -19,7 +19,8 @@ from tests.signup_helpers import signup_data
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
-SMTP_DELAY = 0.25
+SMTP_DELAY = 0.25  # the review's relay
+SLOW_SMTP_DELAY = 1.0  # for bounds that must hold on a busy machine too
 ROUNDS = 25
 
 
@@ -56,7 +57,7 @@ def test_resend_answers_in_the_same_time_for_known_and_unknown_addresses(client,
     known_ms, unknown_ms = statistics.median(known), statistics.median(unknown)
     print(f"resend, median of {ROUNDS}: known {known_ms:.1f} ms, unknown {unknown_ms:.1f} ms")
     assert abs(known_ms - unknown_ms) < 5
-    assert known_ms < SMTP_DELAY * 1000 / 2  # no SMTP conversation inside the request
+    assert known_ms < SMTP_DELAY * 1000  # less than one SMTP reply: no conversation inside the request
     # The email itself still goes, from the worker, once (the address's cooldown).
     wait_until(lambda: smtp.to("known@example.com"), 60, "the worker's confirmation email")
     time.sleep(2 * SMTP_DELAY)
@@ -66,15 +67,15 @@ def test_resend_answers_in_the_same_time_for_known_and_unknown_addresses(client,
 
 
 def test_signup_never_waits_for_the_smtp_server(client, smtp, worker):
-    smtp.delay = SMTP_DELAY
+    smtp.delay = SLOW_SMTP_DELAY
     make_subscriber("known@example.com", signup_mail_sent_at=timezone.now() - dt.timedelta(hours=1))
     client.post("/", signup_data(email="warm-up@example.com"))
 
     new = [timed_post(client, "/", signup_data(email=f"reader{n}@example.com")) for n in range(5)]
     known = [timed_post(client, "/", signup_data(email="known@example.com")) for _ in range(5)]
 
-    assert statistics.median(new) < SMTP_DELAY * 1000 / 2
-    assert statistics.median(known) < SMTP_DELAY * 1000 / 2
-    wait_until(lambda: len(smtp.messages) >= 7, 60, "the worker's emails")
+    assert statistics.median(new) < SLOW_SMTP_DELAY * 1000 / 2
+    assert statistics.median(known) < SLOW_SMTP_DELAY * 1000 / 2
+    wait_until(lambda: len(smtp.messages) >= 7, 120, "the worker's emails")
     assert smtp.to("reader4@example.com")[0]["Subject"] == "Confirm your Paperboy subscription"
     assert smtp.to("known@example.com")[0]["Subject"] == "You're already subscribed to Paperboy"

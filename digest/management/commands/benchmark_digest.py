@@ -4,8 +4,8 @@ import sys
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from digest import benchmark
-from digest.progress import Progress
+from digest.devtools.benchmarks import digest as benchmark
+from digest.management.progress import Progress
 
 
 def host_port(value: str) -> tuple[str, int]:

@@ -2,8 +2,8 @@ from __future__ import annotations
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from digest import semantic
-from digest.evaluation import harness
+from digest.matching import semantic
+from digest.matching.evaluation import harness
 
 
 class Command(BaseCommand):

@@ -5,7 +5,7 @@ import time
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandParser
 
-from digest import mailcatcher
+from digest.devtools import mailcatcher
 
 
 class Handler:

@@ -7,8 +7,9 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from digest import semantic, sources
-from digest.match import Interest, rank_papers
+from digest import sources
+from digest.matching import semantic
+from digest.matching.ranker import Interest, rank_papers
 from subscriptions.interests import parse_interest_lines
 from subscriptions.models import DEFAULT_MAX_PAPERS
 

@@ -9,7 +9,7 @@ from django.core.management.base import BaseCommand, CommandParser
 
 from digest import day
 from digest.management.commands.ingest_papers import iso_date
-from digest.progress import Progress
+from digest.management.progress import Progress
 
 
 class Command(BaseCommand):

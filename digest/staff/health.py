@@ -22,8 +22,8 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_safe
 from kombu import Connection
 
-from digest.dashboard import last_successful_ingest
 from digest.models import Delivery
+from digest.staff.dashboard import last_successful_ingest
 from subscriptions.models import Subscriber
 
 log = logging.getLogger(__name__)

@@ -9,10 +9,10 @@ from django.db.models import Count, F, Q
 from django.db.models.functions import Lower, TruncDate
 from django.utils import timezone
 
-from digest import semantic
 from digest.day import latest_edition
+from digest.matching import semantic
 from digest.models import Delivery, DeliveryItem, Edition, Paper, Rating
-from digest.staff import FAILED_STATUSES
+from digest.staff.actions import FAILED_STATUSES
 from subscriptions.models import Interest, Subscriber
 
 SUBSCRIBER_DAYS = 30

@@ -20,13 +20,14 @@ from pathlib import Path
 
 import numpy as np
 
-from digest import feedback, semantic
-from digest.match import EditionMatcher, Interest, PaperLike, Profile, calibrate, rank_papers, tokens
+from digest.matching import feedback, semantic
+from digest.matching.ranker import EditionMatcher, Interest, Profile, calibrate, rank_papers
+from digest.matching.text import PaperLike, tokens
 from digest.sources import PaperRecord, parse_hf_items
 
 HERE = Path(__file__).parent
 JUDGMENTS = HERE / "judgments.json"
-SAMPLE_DAY = HERE.parent / "sample_day" / "hf-daily-papers.json"
+SAMPLE_DAY = HERE.parents[1] / "sample_day" / "hf-daily-papers.json"
 ID_PREFIX = "2509.00"
 RELEVANT = 2
 K_NDCG = 10

@@ -7,19 +7,21 @@ import datetime as dt
 from django.conf import settings
 from django.contrib.syndication.views import Feed
 from django.db.models import Count, Prefetch, QuerySet
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
 from django.utils.feedgenerator import Atom1Feed
+from django.views.decorators.http import require_GET
 
 from digest.models import Delivery, DeliveryItem
 from subscriptions import links
 from subscriptions.models import Subscriber
+from subscriptions.views import with_subscriber
 
 FEED_LENGTH = 30
 
 
 class DigestFeed(Feed):
     feed_type = Atom1Feed
-    description_template = "subscriptions/feed_item.html"
+    description_template = "digest/feed_item.html"
 
     def get_object(self, request: HttpRequest, subscriber: Subscriber) -> Subscriber:
         return subscriber
@@ -59,3 +61,9 @@ class DigestFeed(Feed):
 
     def item_updateddate(self, delivery: Delivery) -> dt.datetime | None:
         return delivery.sent_at
+
+
+@require_GET
+@with_subscriber(links.subscriber_id_from_feed_token)
+def feed(request: HttpRequest, subscriber: Subscriber, token: str) -> HttpResponse:
+    return DigestFeed()(request, subscriber=subscriber)

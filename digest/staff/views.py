@@ -14,11 +14,11 @@ from django.utils import timezone
 from django.utils.safestring import SafeString
 from django.views.decorators.http import require_GET, require_POST
 
-from digest import dashboard as figures
-from digest import staff
-from digest.charts import Series, stacked_bars
 from digest.day import latest_edition
 from digest.models import Edition
+from digest.staff import actions as staff
+from digest.staff import dashboard as figures
+from digest.staff.charts import Series, stacked_bars
 from subscriptions.models import Subscriber
 
 log = logging.getLogger(__name__)

@@ -24,26 +24,18 @@ With several interests a paper takes its best one (max, not sum) and remembers i
 from __future__ import annotations
 
 import logging
-import math
-import re
-from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from functools import lru_cache
-from typing import Any, Protocol
+from typing import Any
 
 import numpy as np
-import snowballstemmer
 
-from digest import feedback, semantic
+from digest.matching import feedback, semantic
+from digest.matching.lexical import PaperIndex
+from digest.matching.text import PaperLike, normalise_name, query_terms
 
 log = logging.getLogger(__name__)
 
-K1 = 1.2
-B = 0.75
-TITLE_WEIGHT = 2
-PHRASE_BONUS_TITLE = 0.25
-PHRASE_BONUS_ABSTRACT = 0.1
 # Cosines of all-MiniLM-L6-v2: unrelated papers sit below ~0.25, clearly related ones above ~0.5.
 COSINE_FLOOR = 0.25
 COSINE_SPAN = 0.35
@@ -60,12 +52,6 @@ TOPIC_CEILING = 0.95
 AUTHOR_SCORE = 1.0
 CATEGORY_SCORE = 0.6
 TRENDING_FALLBACK_PAPERS = 3
-WORD = re.compile(r"[a-z0-9]+")
-STOPWORDS = frozenset(
-    "a an and are as at be by for from has have in into is it its of on or our that the their this to "
-    "towards via we with without using based new".split()
-)
-_stemmer = snowballstemmer.stemmer("english")
 
 TOPIC = "topic"
 AUTHOR = "author"
@@ -73,16 +59,6 @@ CATEGORY = "category"
 PAPER = "paper"
 EXCLUDE = "exclude"
 LIKED = "liked"
-
-
-class PaperLike(Protocol):
-    arxiv_id: str
-    title: str
-    abstract: str
-    authors: list[str]
-    categories: list[str]
-    ai_keywords: list[str]
-    upvotes: int | None
 
 
 @dataclass(frozen=True)
@@ -135,84 +111,8 @@ class Ranking:
     trending_fallback: bool = False  # nothing passed the threshold; these are the day's trending papers
 
 
-# --- Text ------------------------------------------------------------------------------
-
-
-@lru_cache(maxsize=50_000)
-def stem(word: str) -> str:
-    return _stemmer.stemWord(word)
-
-
-def tokens(text: str) -> list[str]:
-    return [stem(w) for w in WORD.findall(text.lower()) if w not in STOPWORDS]
-
-
-def query_terms(topic: str) -> dict[str, str]:
-    """Stemmed term -> the word the subscriber typed, in order."""
-    words = [w for w in WORD.findall(topic.lower()) if w not in STOPWORDS]
-    return {stem(w): w for w in words}
-
-
-def normalise_name(name: str) -> str:
-    return " ".join(name.lower().replace(".", " ").split())
-
-
 def calibrate(cosines: np.ndarray, floor: float = COSINE_FLOOR, span: float = COSINE_SPAN) -> np.ndarray:
     return np.clip((cosines - floor) / span, 0.0, 1.0)
-
-
-# --- BM25 ------------------------------------------------------------------------------
-
-
-class PaperIndex:
-    """BM25 over one edition's papers, phrase-aware; build once, score every topic against it."""
-
-    def __init__(self, papers: Sequence[PaperLike]) -> None:
-        self.papers = list(papers)
-        self.postings: dict[str, dict[int, int]] = {}
-        self.title_text: list[str] = []
-        self.body_text: list[str] = []
-        lengths = []
-        for i, paper in enumerate(self.papers):
-            title, abstract = tokens(paper.title), tokens(paper.abstract)
-            words = title * TITLE_WEIGHT + abstract + tokens(" ".join(paper.ai_keywords))
-            lengths.append(len(words))
-            self.title_text.append(f" {' '.join(title)} ")
-            self.body_text.append(f" {' '.join(abstract)} ")
-            for term, count in Counter(words).items():
-                self.postings.setdefault(term, {})[i] = count
-        average = (sum(lengths) / len(lengths)) if lengths else 1.0
-        self.length_norm = [K1 * (1 - B + B * n / average) for n in lengths]
-        n = len(self.papers)
-        self.idf = {t: math.log(1 + (n - len(p) + 0.5) / (len(p) + 0.5)) for t, p in self.postings.items()}
-        self.unseen_idf = math.log(1 + (n + 0.5) / 0.5)
-
-    def score_topic(self, topic: str) -> tuple[np.ndarray, dict[int, tuple[str, ...]]]:
-        """Normalised scores of every paper (in [0, 1]) and, per paper hit, the typed words that hit."""
-        scores = np.zeros(len(self.papers), dtype=np.float32)
-        terms = query_terms(topic)
-        # A word no paper uses counts as a missing rare word, so "zebra husbandry" is not
-        # matched by "zebra" alone.
-        ceiling = sum(self.idf.get(t, self.unseen_idf) for t in terms) * (K1 + 1)
-        if not ceiling:
-            return scores, {}
-        hits: dict[int, list[str]] = {}
-        for term, word in terms.items():
-            idf = self.idf.get(term, 0.0)
-            for doc, tf in self.postings.get(term, {}).items():
-                scores[doc] += idf * tf * (K1 + 1) / (tf + self.length_norm[doc])
-                hits.setdefault(doc, []).append(word)
-        scores /= ceiling
-        if len(terms) > 1:
-            phrase = f" {' '.join(terms)} "
-            for doc, words in hits.items():
-                if len(words) == len(terms):
-                    if phrase in self.title_text[doc]:
-                        scores[doc] += PHRASE_BONUS_TITLE
-                    elif phrase in self.body_text[doc]:
-                        scores[doc] += PHRASE_BONUS_ABSTRACT
-        np.clip(scores, 0.0, 1.0, out=scores)
-        return scores, {doc: tuple(words) for doc, words in hits.items()}
 
 
 # --- One edition -----------------------------------------------------------------------

@@ -36,8 +36,8 @@ from subscriptions.models import Interest, Subscriber
 
 BENCHMARK_DATE = dt.date(1999, 12, 31)
 DOMAIN = "bench.paperboy.invalid"
-SAMPLE_DAY = Path(__file__).parent / "sample_day" / "hf-daily-papers.json"
-PROJECT = Path(__file__).resolve().parent.parent
+SAMPLE_DAY = Path(__file__).resolve().parents[2] / "sample_day" / "hf-daily-papers.json"
+PROJECT = Path(__file__).resolve().parents[3]
 STALL_SECONDS = 120
 ZONES = ["UTC", "Europe/Paris", "America/New_York", "Asia/Tokyo", "Asia/Kolkata", "America/Los_Angeles"]
 # Broad interests many readers share, on top of the sample day's own keywords.
@@ -185,12 +185,13 @@ class CountingSink:
 
 
 def celery_worker_command(queue: str, concurrency: int, loglevel: str) -> list[str]:
-    """A `celery worker` on one queue of its own, without the chatter between workers that a
+    """A `celery worker` on a queue of its own (CELERY_QUEUE=queue in its environment) and its
+    plan queue (CELERY_PLAN_QUEUE's default), without the chatter between workers that a
     short-lived benchmark or test worker does not need."""
     return [
         *(sys.executable, "-m", "celery", "-A", "config", "worker", "--pool=prefork"),
         f"--concurrency={concurrency}",
-        *("-Q", queue, "--without-gossip", "--without-mingle", f"--loglevel={loglevel}"),
+        *("-Q", f"{queue},{queue}-plan", "--without-gossip", "--without-mingle", f"--loglevel={loglevel}"),
     ]
 
 

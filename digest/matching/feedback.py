@@ -1,7 +1,7 @@
 """👍/👎 on papers, and the per-subscriber model they train.
 
 Each email carries two signed links per paper (subscriptions.links.feedback_url); the page
-they open stores a Rating on POST. Once a subscriber has MIN_RATINGS ratings, one of them a 👍,
+they open (digest.reader.feedback) stores a Rating on POST. Once a subscriber has MIN_RATINGS ratings, one of them a 👍,
 a logistic regression on paper vectors learns their taste: positives are the 👍 papers,
 negatives the 👎 papers plus a sample of the day's papers (weighted lightly: most papers are
 of no interest to anyone in particular, but some may be). Its probability is blended into
@@ -119,7 +119,7 @@ def logistic_regression(features: np.ndarray, labels: np.ndarray, weights: np.nd
 
 def ratings_of(subscriber_ids: Iterable[int]) -> dict[int, Ratings]:
     """The ratings of a chunk of subscribers, in one query, as paper vectors."""
-    from digest import semantic
+    from digest.matching import semantic
     from digest.models import Rating
 
     rows = list(
@@ -141,27 +141,3 @@ def ratings_of(subscriber_ids: Iterable[int]) -> dict[int, Ratings]:
 
 def stack(rows: list[np.ndarray], width: int) -> np.ndarray:
     return np.stack(rows) if rows else np.zeros((0, width), dtype=np.float32)
-
-
-# --- The 👍/👎 links ---------------------------------------------------------------------
-
-
-def parse_token(token: str) -> tuple[int, int, str]:
-    """(subscriber id, paper id, vote) from a feedback link's token; raises
-    signing.BadSignature for a forged, truncated or malformed one."""
-    from django.core import signing
-
-    from subscriptions import links
-
-    payload = links.unsign(links.FEEDBACK_SALT, token)
-    match payload:
-        case [int(subscriber_id), int(paper_id), str(vote)] if vote in VOTES:
-            return subscriber_id, paper_id, vote
-    raise signing.BadSignature("unexpected payload")
-
-
-def record(subscriber_id: int, paper_id: int, vote: str) -> None:
-    """Store a vote; voting again on the same paper replaces it (one row, last word counts)."""
-    from digest.models import Rating
-
-    Rating.objects.update_or_create(subscriber_id=subscriber_id, paper_id=paper_id, defaults={"vote": vote})

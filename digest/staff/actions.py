@@ -40,7 +40,7 @@ def resend_failed(delivery_ids: Iterable[int]) -> int:
     rows = Delivery.objects.filter(pk__in=list(delivery_ids), status__in=FAILED_STATUSES)
     ids = sorted(rows.values_list("pk", flat=True))
     count = Delivery.objects.filter(pk__in=ids).update(
-        status=Delivery.Status.PENDING, attempts=0, retry_at=None, last_error=""
+        status=Delivery.Status.PENDING, attempts=0, retry_at=None, retry_until=None, last_error=""
     )
     for batch in deliver.in_batches(ids):
         tasks.queue_sends(batch)

@@ -25,6 +25,8 @@ import numpy as np
 from django.conf import settings
 from django.core.cache import cache as django_cache
 
+from digest.matching.text import tokens  # the same stemming as BM25
+
 log = logging.getLogger(__name__)
 
 SEMANTIC = "semantic"
@@ -145,8 +147,6 @@ def dimensions() -> int:
 def hashed_vectors(texts: Sequence[str]) -> np.ndarray:
     """Stemmed words hashed into a fixed space with log term counts: a cheap stand-in for
     embeddings that lets the per-subscriber model and seed papers work without the extra."""
-    from digest.match import tokens  # the same stemming as BM25
-
     matrix = np.zeros((len(texts), LEXICAL_DIMENSIONS), dtype=np.float32)
     for row, text in enumerate(texts):
         for word in tokens(text):

@@ -15,7 +15,7 @@ class PaperboyAdminSite(admin.AdminSite):
     index_template = "admin/paperboy/index.html"
 
     def get_urls(self) -> list[URLPattern | URLResolver]:
-        from digest import staff_views  # the views import the models, which need the app registry
+        from digest.staff import views as staff_views  # the views import the models, which need the app registry
 
         return [
             path("dashboard/", self.admin_view(staff_views.dashboard), name="dashboard"),
@@ -27,4 +27,4 @@ class PaperboyAdminSite(admin.AdminSite):
 
 
 class PaperboyAdminConfig(AdminConfig):
-    default_site = "digest.admin_site.PaperboyAdminSite"
+    default_site = "digest.staff.site.PaperboyAdminSite"

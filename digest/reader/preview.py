@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from digest.day import latest_edition
 from digest.deliver import matches_for
-from digest.match import Match
+from digest.matching.ranker import Match
 from digest.models import Edition
 from subscriptions.models import Subscriber
 

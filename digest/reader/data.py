@@ -1,0 +1,44 @@
+"""The data download of the preference center: what subscriptions keeps about the reader, and
+every digest we sent them with its papers."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db.models import Prefetch
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.views.decorators.http import require_GET
+
+from digest.models import DeliveryItem
+from subscriptions import links
+from subscriptions.data import subscriber_data
+from subscriptions.models import Subscriber
+from subscriptions.views import with_subscriber
+
+
+def reader_data(subscriber: Subscriber) -> dict[str, Any]:
+    """subscriptions' data and every delivery with its papers; JSON-ready."""
+    deliveries = subscriber.deliveries.prefetch_related(
+        Prefetch("items", queryset=DeliveryItem.objects.select_related("paper"))
+    ).order_by("-edition_date")
+    return {
+        **subscriber_data(subscriber),
+        "deliveries": [
+            {
+                "edition_date": d.edition_date.isoformat(),
+                "status": d.status,
+                "sent_at": d.sent_at.isoformat() if d.sent_at else None,
+                "papers": [{"arxiv_id": i.paper.arxiv_id, "title": i.paper.title, "why": i.why} for i in d.items.all()],
+            }
+            for d in deliveries
+        ],
+    }
+
+
+@require_GET
+@with_subscriber(links.subscriber_id_from_manage_token)
+def data(request: HttpRequest, subscriber: Subscriber, token: str) -> HttpResponse:
+    """Everything we keep about the subscriber, as a JSON download."""
+    response = JsonResponse(reader_data(subscriber), json_dumps_params={"indent": 2})
+    response["Content-Disposition"] = 'attachment; filename="paperboy-data.json"'
+    return response

@@ -1,0 +1,300 @@
+from __future__ import annotations
+
+from functools import partial
+from urllib.parse import urlencode
+
+from django.contrib import admin, messages
+from django.db import transaction
+from django.db.models import OuterRef, Q, QuerySet
+from django.db.models.functions import Coalesce
+from django.http import HttpRequest, HttpResponseRedirect, StreamingHttpResponse
+from django.urls import reverse
+from django.utils.html import format_html, format_html_join
+from django.utils.safestring import mark_safe
+
+from digest import tasks
+from digest.day import latest_edition
+from digest.matching import semantic
+from digest.models import Delivery, DeliveryItem, Edition, Paper
+from digest.staff import actions as staff
+from digest.staff import exports
+from subscriptions.admin import SubscriberAdmin, count_of
+from subscriptions.models import Subscriber
+
+
+def delivery_count(**conditions) -> Coalesce:
+    return count_of(Delivery.objects.filter(edition_date=OuterRef("date"), **conditions))
+
+
+def paper_count() -> Coalesce:
+    return count_of(Paper.objects.filter(edition_date=OuterRef("date")))
+
+
+@admin.register(Edition)
+class EditionAdmin(admin.ModelAdmin):
+    list_display = ["date", "ingested_at", "papers_listed", "source_summary", "sent_count", "open_count"]
+    date_hierarchy = "date"
+    readonly_fields = ["date", "created_at", "ingested_at", "source_report"]
+    actions = ["send_now"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False  # editions come from ingest
+
+    def changelist_view(self, request: HttpRequest, extra_context: dict | None = None):
+        # Staff see at a glance whether matching runs with embeddings or fell back to lexical.
+        extra_context = {"subtitle": f"Matching: {semantic.status(load=False)}", **(extra_context or {})}
+        return super().changelist_view(request, extra_context)
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Edition]:
+        return (
+            super()
+            .get_queryset(request)
+            .annotate(
+                papers_total=paper_count(),
+                sent=delivery_count(status=Delivery.Status.SENT),
+                unsent=delivery_count(status__in=[s for s in Delivery.Status.values if s != Delivery.Status.SENT]),
+            )
+        )
+
+    @admin.display(description="Papers", ordering="papers_total")
+    def papers_listed(self, edition: Edition) -> int:
+        return edition.papers_total
+
+    @admin.display(description="Sources")
+    def source_summary(self, edition: Edition) -> str:
+        return format_html_join(mark_safe("<br>"), "{}", ((line,) for line in edition.source_summaries()))
+
+    @admin.display(description="Sent", ordering="sent")
+    def sent_count(self, edition: Edition) -> int:
+        return edition.sent
+
+    @admin.display(description="Not sent", ordering="unsent")
+    def open_count(self, edition: Edition) -> int:
+        return edition.unsent
+
+    @admin.action(description="Send this edition now to everyone due, ignoring send hours")
+    def send_now(self, request: HttpRequest, queryset: QuerySet[Edition]) -> None:
+        for edition in queryset:
+            transaction.on_commit(partial(tasks.send_edition_now.delay, edition.date.isoformat()))
+        self.message_user(request, "Queued; the deliveries appear below as the worker sends them.", messages.SUCCESS)
+
+
+@admin.register(Paper)
+class PaperAdmin(admin.ModelAdmin):
+    list_display = ["arxiv_id", "title", "edition_date", "upvotes", "sources_list", "times_sent"]
+    date_hierarchy = "edition_date"
+    search_fields = ["arxiv_id", "title", "authors"]
+    readonly_fields = ["created_at", "updated_at"]
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Paper]:
+        sent = DeliveryItem.objects.filter(paper=OuterRef("pk"), delivery__status=Delivery.Status.SENT)
+        return super().get_queryset(request).annotate(sent_total=count_of(sent))
+
+    @admin.display(description="Sent", ordering="sent_total")
+    def times_sent(self, paper: Paper) -> int:
+        return paper.sent_total
+
+    @admin.display(description="Sources")
+    def sources_list(self, paper: Paper) -> str:
+        return ", ".join(paper.sources)
+
+
+class DeliveryItemInline(admin.TabularInline):
+    model = DeliveryItem
+    fields = ["rank", "paper", "rounded_score", "why"]
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request: HttpRequest, obj: Delivery | None = None) -> bool:
+        return False
+
+    @admin.display(description="#")
+    def rank(self, item: DeliveryItem) -> int:
+        return item.position + 1
+
+    @admin.display(description="Score")
+    def rounded_score(self, item: DeliveryItem) -> str:
+        return f"{item.score:.2f}"
+
+
+@admin.register(DeliveryItem)
+class DeliveryItemAdmin(admin.ModelAdmin):
+    """Which papers went to whom, and why: read-only, written by planning."""
+
+    list_display = ["paper", "subscriber_email", "edition_date", "rank", "rounded_score", "matched_interest"]
+    list_select_related = ["paper", "delivery__subscriber"]
+    list_filter = ["delivery__status"]
+    search_fields = ["paper__arxiv_id", "paper__title", "delivery__subscriber__email", "matched_interest"]
+    date_hierarchy = "delivery__edition_date"
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: DeliveryItem | None = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: DeliveryItem | None = None) -> bool:
+        return False
+
+    @admin.display(description="Subscriber", ordering="delivery__subscriber__email")
+    def subscriber_email(self, item: DeliveryItem) -> str:
+        return item.delivery.subscriber.email
+
+    @admin.display(description="Edition", ordering="delivery__edition_date")
+    def edition_date(self, item: DeliveryItem) -> str:
+        return item.delivery.edition_date.isoformat()
+
+    @admin.display(description="#", ordering="position")
+    def rank(self, item: DeliveryItem) -> int:
+        return item.position + 1
+
+    @admin.display(description="Score", ordering="score")
+    def rounded_score(self, item: DeliveryItem) -> str:
+        return f"{item.score:.2f}"
+
+
+class MaybeTwiceFilter(admin.SimpleListFilter):
+    """Deliveries an attempt of which had an unknown outcome: the reader may have two copies."""
+
+    title = "outcome unknown"
+    parameter_name = "uncertain"
+
+    def lookups(self, request: HttpRequest, model_admin: admin.ModelAdmin) -> list[tuple[str, str]]:
+        return [("yes", "An attempt's outcome is unknown (may have arrived twice)")]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet[Delivery]) -> QuerySet[Delivery]:
+        return queryset.filter(uncertain_attempts__gt=0) if self.value() == "yes" else queryset
+
+
+@admin.register(Delivery)
+class DeliveryAdmin(admin.ModelAdmin):
+    list_display = [
+        "subscriber",
+        "edition_date",
+        "status",
+        "paper_count",
+        "attempts",
+        "copies",
+        "sent_at",
+        "last_error",
+    ]
+    list_filter = ["status", MaybeTwiceFilter]
+    date_hierarchy = "edition_date"
+    list_select_related = ["subscriber"]
+    search_fields = ["subscriber__email", "message_id"]
+    readonly_fields = [
+        "subscriber",
+        "edition_date",
+        "status",
+        "message_id",
+        "attempts",
+        "copies",
+        "created_at",
+        "sent_at",
+        "retry_until",
+        "last_error",
+        "attempt_history",
+    ]
+    exclude = ["attempt_log", "uncertain_attempts"]
+    inlines = [DeliveryItemInline]
+    actions = ["resend_failed", "mark_for_retry", "export_csv"]
+
+    # Deliveries are written by the pipeline; staff read them and requeue with the action.
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Delivery | None = None) -> bool:
+        return False
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Delivery]:
+        return (
+            super()
+            .get_queryset(request)
+            .annotate(paper_count=count_of(DeliveryItem.objects.filter(delivery=OuterRef("pk"))))
+        )
+
+    @admin.display(description="Papers", ordering="paper_count")
+    def paper_count(self, delivery: Delivery) -> int:
+        return delivery.paper_count
+
+    @admin.display(description="Copies delivered", ordering="uncertain_attempts")
+    def copies(self, delivery: Delivery) -> str:
+        return delivery.copies_delivered
+
+    @admin.display(description="Attempts log")
+    def attempt_history(self, delivery: Delivery) -> str:
+        if not delivery.attempt_log:
+            return "No attempt yet"
+        rows = format_html_join(
+            "",
+            "<tr><td>{}</td><td>{}</td><td>{}</td></tr>",
+            ((a["at"], a["result"], a.get("reply", "")) for a in delivery.attempt_log),
+        )
+        return format_html("<table><tr><th>Time (UTC)</th><th>Result</th><th>SMTP reply</th></tr>{}</table>", rows)
+
+    @admin.action(description="Resend failed deliveries", permissions=["change"])
+    def resend_failed(self, request: HttpRequest, queryset: QuerySet[Delivery]) -> None:
+        selected = list(queryset.values_list("pk", flat=True))
+        count = staff.resend_failed(selected)
+        skipped = f"; {len(selected) - count} not in a failed state were left alone" if count < len(selected) else ""
+        self.message_user(request, f"{count} failed deliveries queued to be sent again{skipped}.", messages.SUCCESS)
+
+    @admin.action(description="Export selected deliveries as CSV")
+    def export_csv(self, request: HttpRequest, queryset: QuerySet[Delivery]) -> StreamingHttpResponse:
+        selected = Delivery.objects.filter(pk__in=queryset.values("pk"))
+        return exports.csv_response("deliveries", exports.DELIVERY_HEADER, exports.delivery_rows(selected))
+
+    @admin.action(description="Send again (only for rows you have checked were not delivered)")
+    def mark_for_retry(self, request: HttpRequest, queryset: QuerySet[Delivery]) -> None:
+        retry = Q(
+            status__in=[Delivery.Status.SENDING, Delivery.Status.FAILED_TEMPORARY, Delivery.Status.FAILED_PERMANENT]
+        )
+        ids = list(queryset.filter(retry).values_list("pk", flat=True))
+        Delivery.objects.filter(pk__in=ids).update(status=Delivery.Status.PENDING, attempts=0, retry_until=None)
+        transaction.on_commit(partial(tasks.send_batch.delay, ids))
+        self.message_user(request, f"{len(ids)} deliveries queued to be sent again.", messages.SUCCESS)
+
+
+# --- What subscribers were sent -----------------------------------------------------------
+
+admin.site.unregister(Subscriber)
+
+
+@admin.register(Subscriber)
+class SubscriberWithDigestsAdmin(SubscriberAdmin):
+    """subscriptions' admin, with the digests each subscriber was sent and the staff actions on them."""
+
+    list_display = [*SubscriberAdmin.list_display[:-2], "sent_count", *SubscriberAdmin.list_display[-2:]]
+    readonly_fields = [*SubscriberAdmin.readonly_fields, "digest_preview"]
+    actions = [*SubscriberAdmin.actions, "send_test_digest", "export_csv"]
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Subscriber]:
+        sent = Delivery.objects.filter(subscriber=OuterRef("pk"), status=Delivery.Status.SENT)
+        return super().get_queryset(request).annotate(sent_total=count_of(sent))
+
+    @admin.display(description="Digests sent", ordering="sent_total")
+    def sent_count(self, subscriber: Subscriber) -> int:
+        return subscriber.sent_total
+
+    @admin.display(description="Preview")
+    def digest_preview(self, subscriber: Subscriber) -> str:
+        edition = latest_edition()
+        if subscriber.pk is None or edition is None:
+            return "Available once the subscriber is saved and an edition has papers."
+        query = urlencode({"subscriber": subscriber.pk, "date": edition.date.isoformat()})
+        url = f"{reverse('digest:staff-preview')}?{query}"
+        return format_html('<a href="{}">Preview their digest of {}</a>', url, edition.date.isoformat())
+
+    @admin.action(description="Send a test digest as this subscriber…")
+    def send_test_digest(self, request: HttpRequest, queryset: QuerySet[Subscriber]) -> HttpResponseRedirect | None:
+        if queryset.count() != 1:
+            self.message_user(request, "Select one subscriber to send a test digest as.", messages.WARNING)
+            return None
+        url = f"{reverse('admin:dashboard')}?{urlencode({'as': queryset.get().email})}#pb-test-digest"
+        return HttpResponseRedirect(url)
+
+    @admin.action(description="Export selected subscribers as CSV")
+    def export_csv(self, request: HttpRequest, queryset: QuerySet[Subscriber]) -> StreamingHttpResponse:
+        selected = Subscriber.objects.filter(pk__in=queryset.values("pk"))
+        return exports.csv_response("subscribers", exports.SUBSCRIBER_HEADER, exports.subscriber_rows(selected))
