@@ -31,8 +31,10 @@ def canonical(address: str) -> str:
     address = address.strip()
     if not address or len(address) > MAX_LENGTH:
         raise UnsafeAddressError("Enter a valid email address.")
-    if any(ord(c) < 0x20 or ord(c) == 0x7F or c.isspace() for c in address):
-        raise UnsafeAddressError("Enter a valid email address. Spaces and control characters cannot be part of one.")
+    if any(ord(c) < 0x20 or ord(c) == 0x7F for c in address):
+        raise UnsafeAddressError("Enter a valid email address. Control characters cannot be part of one.")
+    if any(c.isspace() for c in address):
+        raise UnsafeAddressError("Enter a valid email address.")
     local, at, domain = address.rpartition("@")
     if not at or not local:
         raise UnsafeAddressError("Enter a valid email address.")

@@ -18,10 +18,10 @@ pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("eager_celery")]
 
 # The addresses the security review got through Django's EmailField, and their neighbours.
 UNSAFE = {
-    '"a\x0bb"@example.com': "Spaces and control characters cannot be part of one.",
-    '"x\x0bBcc:\\ e@evil.example"@example.com': "Spaces and control characters cannot be part of one.",
+    '"a\x0bb"@example.com': "Control characters cannot be part of one.",
+    '"x\x0bBcc:\\ e@evil.example"@example.com': "Control characters cannot be part of one.",
     '"victim"@example.com': "Quotes and backslashes cannot be part of one.",
-    '"a b"@example.com': "Spaces and control characters cannot be part of one.",
+    '"a b"@example.com': "Enter a valid email address.",
     "a\\@b@example.com": "Quotes and backslashes cannot be part of one.",
     "victim@[127.0.0.1]": "not at an IP address",
     "victim@[IPv6:::1]": "not at an IP address",

@@ -138,7 +138,8 @@ def test_runserver_keeps_no_idle_postgresql_connections():
 
     port = free_port()
     env = {k: v for k, v in os.environ.items() if k not in {"DATABASE_CONN_MAX_AGE", "DJANGO_ALLOW_ASYNC_UNSAFE"}}
-    env["DATABASE_URL"] = database_url_of_test_db()
+    # Named, so only its own connections are counted, not those other tests may have left.
+    env["DATABASE_URL"] = database_url_of_test_db() + "?application_name=paperboy-runserver-probe"
     server = subprocess.Popen(
         [sys.executable, "manage.py", "runserver", "--noreload", f"127.0.0.1:{port}"],
         cwd=PROJECT,
@@ -149,9 +150,7 @@ def test_runserver_keeps_no_idle_postgresql_connections():
 
     def others() -> int:
         with connection.cursor() as cursor:
-            cursor.execute(
-                "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()"
-            )
+            cursor.execute("SELECT count(*) FROM pg_stat_activity WHERE application_name = 'paperboy-runserver-probe'")
             return cursor.fetchone()[0]
 
     def answers(url: str) -> bool:
