@@ -164,10 +164,12 @@ class EditionRenderer:
         weekly = subscriber.frequency == Subscriber.Frequency.WEEKLY
         for_you = [item for item in items if item.interest]
         trending = [item for item in items if not item.interest]
-        if for_you and len(trending) < TRENDING_COUNT:
+        # Trending papers count within the reader's "at most N papers per email", after the matched ones.
+        room = min(TRENDING_COUNT, subscriber.max_papers - len(for_you)) - len(trending)
+        if for_you and room > 0:
             listed = {item.paper.pk for item in items}
             extra = [p for p in self.trending_for(weekly) if p.pk not in listed]
-            trending += [DigestItem(p, trending_why(weekly)) for p in extra[: TRENDING_COUNT - len(trending)]]
+            trending += [DigestItem(p, trending_why(weekly)) for p in extra[:room]]
         self.prepare([item.paper for item in (*for_you, *trending)])
         values = self.recipient_values(subscriber, weekly)
         while True:
@@ -409,7 +411,10 @@ def introduction(matched: int, trending: int, weekly: bool) -> str:
     when = "this week" if weekly else "today"
     if not matched:
         return f"Nothing matched your interests {when}: here are the {trending} most upvoted papers"
-    return f"{matched} new paper{'s' if matched != 1 else ''} matched your interests {when}"
+    line = f"{matched} new paper{'s' if matched != 1 else ''} matched your interests {when}"
+    if trending:
+        line += f"; below, {trending} trending paper{'s' if trending != 1 else ''}, not matched to them"
+    return line
 
 
 def preheader(items: Sequence[DigestItem]) -> str:
