@@ -32,7 +32,7 @@ BUNDLED = Path(__file__).with_name("background_papers.json")
 # 285 papers and their 2,300 sentences before its first ranking: store_bundled_vectors() writes it.
 BUNDLED_VECTORS = Path(__file__).with_name("background_vectors.npz")
 SIZE = 300  # past papers read from the database
-MIN_HISTORY = 200  # below this, the bundled sample is the background
+MIN_HISTORY = 150  # below this (a fresh install), the bundled sample is the background
 # A spread under this is a topic the background barely varies on: do not divide by near zero.
 MIN_SPREAD = 0.03
 MAD_TO_SIGMA = 1.4826  # the median absolute deviation of a normal distribution, in sigmas

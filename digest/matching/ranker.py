@@ -401,6 +401,7 @@ def edition_matcher(papers: Sequence[PaperLike]) -> EditionMatcher:
         settings.PAPERBOY_MATCH_THRESHOLD,
         settings.PAPERBOY_SEND_TRENDING_WHEN_EMPTY,
         seed_papers_from_database,
+        background.from_database(excluding=[p.arxiv_id for p in papers]),
     )
 
 
