@@ -25,7 +25,7 @@ def rank(*topics: str, threshold: float = THRESHOLD, limit: int = EVERYTHING) ->
 
 
 def words_of(paper: PaperRecord) -> list[str]:
-    return tokens(f"{paper.title} {' '.join(paper.ai_keywords)}") + ["|"] + tokens(paper.abstract)
+    return [*tokens(f"{paper.title} {' '.join(paper.ai_keywords)}"), "|", *tokens(paper.abstract)]
 
 
 def test_matches_your_topic_only_where_its_words_occur_together():
