@@ -260,9 +260,8 @@ class EditionMatcher:
             lexical, hits = self.index.score_topic(interest.value)
             levels = np.zeros(len(self.papers), dtype=np.float32) if closeness is None else closeness
             meaning = meaning_of(levels)
-            evidence = {
-                doc: found for doc in range(len(self.papers)) if (found := evidence_for(hits.get(doc), levels[doc]))
-            }
+            candidates = set(hits).union(np.flatnonzero(levels >= CLOSE_LEVEL).tolist())  # the rest have no reason
+            evidence = {doc: found for doc in candidates if (found := evidence_for(hits.get(doc), levels[doc]))}
             scores = TOPIC_CEILING * (1 - (1 - lexical) * (1 - meaning))
             # Only a paper the topic truly brings is sent for it: one with a reason that is true.
             gate = np.zeros(len(self.papers), dtype=bool)
