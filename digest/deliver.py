@@ -238,8 +238,7 @@ def item_rows(renderer: EditionRenderer, subscriber: Subscriber, matches: list[M
     """(paper, position, score, interest, why) of every paper the email will hold: the matches,
     then the trending papers the renderer lists under them (score 0: not matched)."""
     scores = {match.paper.pk: match.score for match in matches}
-    weekly = subscriber.frequency == Subscriber.Frequency.WEEKLY
-    items = renderer.with_trending([DigestItem(m.paper, m.why, m.interest) for m in matches], weekly)
+    items = renderer.with_trending([DigestItem(m.paper, m.why, m.interest) for m in matches], subscriber)
     for position, item in enumerate(items):
         yield item.paper.pk, position, scores.get(item.paper.pk, 0.0), item.interest, item.why[:300]
 

@@ -155,16 +155,19 @@ class EditionRenderer:
             )
         return self.trending_papers[weekly]
 
-    def with_trending(self, items: Sequence[DigestItem], weekly: bool) -> list[DigestItem]:
+    def with_trending(self, items: Sequence[DigestItem], subscriber: Subscriber) -> list[DigestItem]:
         """A digest's papers: the matched ones ("For you"), then the trending ones not already
-        listed, up to TRENDING_COUNT. Planning stores the result as the delivery's items, so
-        what staff count is what the email holds; a digest of trending papers only gets none."""
+        listed, up to TRENDING_COUNT and within the reader's "at most N papers per email". Planning
+        stores the result as the delivery's items, so what staff count is what the email holds; a
+        digest of trending papers only gets none."""
+        weekly = subscriber.frequency == Subscriber.Frequency.WEEKLY
         for_you = [item for item in items if item.interest]
         trending = [item for item in items if not item.interest]
-        if for_you and len(trending) < TRENDING_COUNT:
+        room = min(TRENDING_COUNT, subscriber.max_papers - len(for_you)) - len(trending)
+        if for_you and room > 0:
             listed = {item.paper.pk for item in items}
             extra = [p for p in self.trending_for(weekly) if p.pk not in listed]
-            trending += [DigestItem(p, trending_why(weekly)) for p in extra[: TRENDING_COUNT - len(trending)]]
+            trending += [DigestItem(p, trending_why(weekly)) for p in extra[:room]]
         return [*for_you, *trending]
 
     # --- per recipient ------------------------------------------------------------------
@@ -177,7 +180,7 @@ class EditionRenderer:
         if not items:
             raise ValueError(f"A digest needs at least one paper (subscriber {subscriber.pk})")
         weekly = subscriber.frequency == Subscriber.Frequency.WEEKLY
-        items = self.with_trending(items, weekly)
+        items = self.with_trending(items, subscriber)
         for_you = [item for item in items if item.interest]
         trending = [item for item in items if not item.interest]
         self.prepare([item.paper for item in (*for_you, *trending)])
@@ -452,7 +455,10 @@ def introduction(matched: int, trending: int, weekly: bool) -> str:
     when = "this week" if weekly else "today"
     if not matched:
         return f"Nothing matched your interests {when}: here are the {trending} most upvoted papers"
-    return f"{matched} new paper{'s' if matched != 1 else ''} matched your interests {when}"
+    line = f"{matched} new paper{'s' if matched != 1 else ''} matched your interests {when}"
+    if trending:
+        line += f"; below, {trending} trending paper{'s' if trending != 1 else ''}, not matched to them"
+    return line
 
 
 def preheader(items: Sequence[DigestItem]) -> str:

@@ -147,9 +147,11 @@ def test_stemming_lets_robots_match_robot_and_robotic_titles():
 
 
 def test_stemming_matches_the_same_papers_for_singular_and_plural():
-    # The same papers; their order may differ a little, since "robot" and "robots" are not the
-    # same point in the embedding space.
-    assert set(ids(rank("robots"))) == set(ids(rank("robot")))
+    # The same papers by their words; their order, and what is close in meaning, may differ a
+    # little, since "robot" and "robots" are not the same point in the embedding space.
+    assert {i for i, m in by_id(rank("robots")).items() if m.terms} == {
+        i for i, m in by_id(rank("robot")).items() if m.terms
+    }
     assert ids(rank("robots"))[:5] == ids(rank("robot"))[:5]
 
 
@@ -167,10 +169,13 @@ def test_why_names_the_topic_as_the_reader_typed_it():
 
 def test_why_names_only_the_words_a_paper_contains():
     matches = by_id(rank("robot manipulation", threshold=0.0))
-    emac = matches["2509.00001"]  # EMAC+: "... robotics control ..."
-    thinking = matches["2509.00029"]  # Thinking with Images: "... manipulation ..."
+    emac = matches["2509.00001"]  # EMAC+: "... robotics control ...", close in meaning too
 
     assert "manipulation" not in f"{emac.paper.title} {emac.paper.abstract}".lower()
-    assert emac.why == "Partly matches your topic \u201crobot manipulation\u201d: robot"
-    assert "robot" not in f"{thinking.paper.title} {thinking.paper.abstract}".lower()
-    assert thinking.why == "Partly matches your topic \u201crobot manipulation\u201d: manipulation"
+    assert emac.why in (
+        "Partly matches your topic \u201crobot manipulation\u201d: robot",
+        "Close in meaning to your topic \u201crobot manipulation\u201d",
+    )
+    # Thinking with Images has "manipulation" (of images) and nothing of robots: half the topic's
+    # weight, in another sense, is no reason to send it.
+    assert "2509.00029" not in matches

@@ -63,19 +63,37 @@ def test_digest_has_subject_header_line_and_matched_papers_for_you():
 
 def test_trending_today_lists_the_top_upvoted_papers_not_already_for_you():
     load_day()
-    ada = make_subscriber("ada@example.com", "reinforcement learning", max_papers=3)
+    ada = make_subscriber("ada@example.com", "robot manipulation", max_papers=10)
     send_edition()
 
     html = html_of(mail.outbox[0])
     delivery = Delivery.objects.get(subscriber=ada)
     mine = set(delivery.items.exclude(matched_interest="").values_list("paper", flat=True))
+    assert 0 < len(mine) <= 7
     expected = [p for p in Paper.objects.order_by("-upvotes", "arxiv_id") if p.pk not in mine][:3]
     trending = section_of(html, "Trending today")
     assert trending.count('class="card"') == 3
     assert [trending.index(p.title) for p in expected] == sorted(trending.index(p.title) for p in expected)
     assert "One of the most upvoted papers on Hugging Face today, outside your topics" in trending
     assert "TRENDING TODAY" in mail.outbox[0].body
-    assert f"4. {expected[0].title}" in mail.outbox[0].body  # numbered on from "For you"
+    assert f"{len(mine) + 1}. {expected[0].title}" in mail.outbox[0].body  # numbered on from "For you"
+    # The header counts the matched papers, and the trending ones apart.
+    assert (
+        f"{len(mine)} new paper{'s' if len(mine) != 1 else ''} matched your interests today; "
+        "below, 3 trending papers, not matched to them"
+    ) in mail.outbox[0].body
+
+
+def test_trending_papers_count_within_the_papers_per_email_the_reader_chose():
+    load_day()
+    make_subscriber("ada@example.com", "reinforcement learning", max_papers=3)
+    send_edition()
+
+    (message,) = mail.outbox
+    html = html_of(message)
+    assert section_of(html, "For you").count('class="card"') == 3
+    assert ">Trending today</p>" not in html  # at most 3 papers per email, as asked
+    assert "3 new papers matched your interests today\n" in message.body
 
 
 def test_subscriber_without_topics_gets_only_the_days_trending_papers():
@@ -155,12 +173,12 @@ def test_each_recipient_gets_their_own_papers_why_lines_and_links():
 
 def test_every_card_has_thumbs_up_and_down_links_of_its_own():
     load_day()
-    ada = make_subscriber("ada@example.com", "reinforcement learning", max_papers=4)
+    ada = make_subscriber("ada@example.com", "robot manipulation", max_papers=10)
     send_edition()
 
     html = html_of(mail.outbox[0])
     cards = html.count('class="card"')
-    assert cards == 4 + 3
+    assert cards == Delivery.objects.get(subscriber=ada).items.count() + 3
     ups = re.findall(r'href="([^"]+)"[^>]*>&#128077;|href="([^"]+)"[^>]*>\U0001f44d', html)
     assert len(ups) == cards
     paper_ids = {p.pk for p in Paper.objects.all()}
@@ -185,11 +203,25 @@ def test_a_weekly_digest_gathers_the_week_and_labels_each_papers_day():
     html = html_of(message)
     assert "Week to Wednesday 3 September 2025" in html
     assert "matched your interests this week" in html
-    assert ">Trending this week</p>" in html
     assert "Mon 1 Sep" in html and "Wed 3 Sep" in html
     assert f"{monday.title}" in message.body and "   Listed Mon 1 Sep\n" in message.body
     assert re.search(r">PDF</a> · Mon 1 Sep · &#9650;|>PDF</a> · Mon 1 Sep · \u25b2", html)
     assert Delivery.objects.get(subscriber=weekly).papers.filter(pk=monday.pk).exists()
+
+
+def test_a_weekly_digest_labels_its_trending_section_for_the_week():
+    load_day()
+    make_subscriber(
+        "weekly@example.com",
+        "robot manipulation",
+        frequency=Subscriber.Frequency.WEEKLY,
+        weekly_day=EDITION_DATE.weekday(),
+    )
+    send_edition()
+
+    html = html_of(mail.outbox[0])
+    assert ">Trending this week</p>" in html
+    assert "One of the most upvoted papers on Hugging Face this week, outside your topics" in html
 
 
 def test_an_edition_is_inlined_once_and_reused_for_every_recipient():

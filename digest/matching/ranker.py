@@ -30,15 +30,29 @@ from typing import Any
 
 import numpy as np
 
-from digest.matching import feedback, semantic
-from digest.matching.lexical import PaperIndex
-from digest.matching.text import PaperLike, normalise_name, query_terms
+from digest.matching import background, feedback, semantic
+from digest.matching.lexical import Hit, PaperIndex
+from digest.matching.text import PaperLike, normalise_name
 
 log = logging.getLogger(__name__)
 
 # Cosines of all-MiniLM-L6-v2: unrelated papers sit below ~0.25, clearly related ones above ~0.5.
+# Used for seed papers; a topic's closeness is judged against its background instead.
 COSINE_FLOOR = 0.25
 COSINE_SPAN = 0.35
+# A topic's closeness to a paper, in robust standard deviations above what the topic scores on
+# papers in general (background.py): under MEANING_FLOOR it says nothing, and it counts 63% at
+# MEANING_FLOOR + MEANING_SPAN. "Close in meaning" is said from CLOSE_LEVEL, and never under
+# the absolute ABSOLUTE_FLOOR of the raw closeness (a topic far from every paper).
+# A normal null puts 3 sigmas at about 1 paper in 1,000 (CLOSE_LEVEL); the other levels were
+# chosen on the seed day (evaluation/judgments.json), never on the real days.
+MEANING_FLOOR = 1.5
+MEANING_SPAN = 2.5
+CLOSE_LEVEL = 3.0
+ABSOLUTE_FLOOR = 0.25
+# "Partly matches" needs the shared words to carry this share of the topic's weight (IDF over
+# the background): "generation" alone does not stand for "retrieval-augmented generation".
+PARTIAL_SHARE = 0.6
 # The share of a topic's closeness that comes from the paper's closest abstract sentence, the
 # rest from the whole paper's vector. On the labelled day (manage.py evaluate_matching) 0.2-0.3
 # lifts both the topics worded like titles and the paraphrased ones; the whole vector alone
@@ -60,6 +74,12 @@ PAPER = "paper"
 EXCLUDE = "exclude"
 LIKED = "liked"
 
+# Why a topic brought a paper; a paper with none of these is not sent for that topic.
+TOGETHER = "together"  # the topic's words, together as typed
+EVERY_WORD = "every word"  # all of them, apart
+PARTLY = "partly"  # the words that carry most of its meaning
+CLOSE = "close"  # close in meaning (calibrated)
+
 
 @dataclass(frozen=True)
 class Match:
@@ -69,6 +89,7 @@ class Match:
     terms: tuple[str, ...] = ()
     kind: str = TOPIC
     note: str = ""  # for a seed paper: its title
+    evidence: str = ""  # for a topic: TOGETHER, EVERY_WORD, PARTLY or CLOSE
 
     @property
     def why(self) -> str:
@@ -83,11 +104,13 @@ class Match:
             return f"Similar to a paper you follow: \u201c{self.note or self.interest}\u201d"
         if self.kind == LIKED:
             return "Similar to papers you liked"
-        if not self.terms:
-            return f"Close in meaning to your topic \u201c{self.interest}\u201d"
-        if set(self.terms) >= set(query_terms(self.interest).values()):
+        if self.evidence == TOGETHER:
             return f"Matches your topic \u201c{self.interest}\u201d"
-        return f"Partly matches your topic \u201c{self.interest}\u201d: {', '.join(self.terms)}"
+        if self.evidence == EVERY_WORD:
+            return f"Has every word of your topic \u201c{self.interest}\u201d, not together"
+        if self.evidence == PARTLY:
+            return f"Partly matches your topic \u201c{self.interest}\u201d: {', '.join(self.terms)}"
+        return f"Close in meaning to your topic \u201c{self.interest}\u201d"
 
 
 @dataclass(frozen=True)
@@ -115,6 +138,33 @@ def calibrate(cosines: np.ndarray, floor: float = COSINE_FLOOR, span: float = CO
     return np.clip((cosines - floor) / span, 0.0, 1.0)
 
 
+def meaning_of(levels: np.ndarray) -> np.ndarray:
+    """The semantic half of a topic's score, in [0, 1), from its calibrated closeness: it rises
+    from MEANING_FLOOR and never saturates, so the closest papers keep their order."""
+    return (1 - np.exp(-np.clip((levels - MEANING_FLOOR) / MEANING_SPAN, 0.0, None))).astype(np.float32)
+
+
+def mixed_closeness(queries: np.ndarray, vectors: np.ndarray, sentences: semantic.SentenceVectors | None) -> np.ndarray:
+    """queries x papers: cosine with the whole paper mixed with its closest abstract sentence."""
+    whole = queries @ vectors.T
+    if sentences is None:
+        return whole
+    return (1 - SENTENCE_SHARE) * whole + SENTENCE_SHARE * sentences.best(queries)
+
+
+def evidence_for(hit: Hit | None, level: float) -> tuple[tuple[str, ...], str] | None:
+    """The true reason a topic brings a paper (the words to name, and which reason), or None."""
+    if hit is not None and hit.together:
+        return hit.words, TOGETHER
+    if hit is not None and hit.every_word:
+        return hit.words, EVERY_WORD
+    if hit is not None and hit.share >= PARTIAL_SHARE:
+        return hit.words, PARTLY
+    if level >= CLOSE_LEVEL:
+        return (), CLOSE
+    return None
+
+
 # --- One edition -----------------------------------------------------------------------
 
 
@@ -131,12 +181,18 @@ class EditionMatcher:
         threshold: float,
         send_trending_when_empty: bool = False,
         seed_lookup: SeedLookup | None = None,
+        past: background.Background | None = None,
+        require_reason: bool = True,
     ) -> None:
         self.papers = list(papers)
         self.threshold = threshold
         self.send_trending_when_empty = send_trending_when_empty
         self.seed_lookup = seed_lookup or (lambda ids: {})
-        self.index = PaperIndex(self.papers)
+        # Send a paper for a topic only with a true reason (the evaluation turns it off to
+        # measure the ordering alone).
+        self.require_reason = require_reason
+        self.background = past if past is not None else background.bundled()
+        self.index = PaperIndex(self.papers, self.background.document_frequency, len(self.background))
         self.semantic = semantic.is_semantic()
         self.vectors = semantic.paper_vectors(self.papers)
         self.sentences = semantic.sentence_vectors(self.papers) if self.semantic else None
@@ -148,7 +204,7 @@ class EditionMatcher:
         self.authors = self.author_index()
         self.rows: dict[Interest, int] = {}
         self.interests: list[Interest] = []
-        self.row_terms: list[dict[int, tuple[str, ...]]] = []
+        self.row_terms: list[dict[int, tuple[tuple[str, ...], str]]] = []  # paper -> (words, evidence)
         self.row_notes: list[str] = []
         self.buffer = np.zeros((64, len(self.papers)), dtype=np.float32)  # grows by doubling
 
@@ -186,23 +242,33 @@ class EditionMatcher:
             self.row_notes.append(note)
 
     def closeness(self, topics: Sequence[str]) -> np.ndarray:
-        """topics x papers: cosine with the whole paper mixed with its closest abstract sentence."""
+        """topics x papers: how far above its background each topic's closeness to each paper
+        is, in robust standard deviations; under ABSOLUTE_FLOOR of raw closeness, 0."""
         vectors = semantic.interest_vectors.get(topics)
-        whole = vectors @ self.vectors.T
-        return (1 - SENTENCE_SHARE) * whole + SENTENCE_SHARE * self.sentences.best(vectors)
+        raw = mixed_closeness(vectors, self.vectors, self.sentences)
+        median, spread = background.null_distribution(
+            mixed_closeness(vectors, self.background.vectors, self.background.sentences)
+        )
+        levels = (raw - median[:, None]) / spread[:, None]
+        return np.where(raw >= ABSOLUTE_FLOOR, levels, 0.0).astype(np.float32)
 
     def score_interest(
         self, interest: Interest, closeness: np.ndarray | None, seeds: dict[str, Any]
-    ) -> tuple[np.ndarray, dict[int, tuple[str, ...]], str]:
+    ) -> tuple[np.ndarray, dict[int, tuple[tuple[str, ...], str]], str]:
         scores = np.zeros(len(self.papers), dtype=np.float32)
         if interest.kind in (TOPIC, EXCLUDE):
-            lexical, terms = self.index.score_topic(interest.value)
-            if closeness is None:
-                return TOPIC_CEILING * lexical, terms, ""
-            meaning = calibrate(closeness)
-            # Name the words only where they, not the meaning, carried the paper.
-            terms = {doc: words for doc, words in terms.items() if lexical[doc] >= meaning[doc]}
-            return (TOPIC_CEILING * (1 - (1 - lexical) * (1 - meaning))).astype(np.float32), terms, ""
+            lexical, hits = self.index.score_topic(interest.value)
+            levels = np.zeros(len(self.papers), dtype=np.float32) if closeness is None else closeness
+            meaning = meaning_of(levels)
+            candidates = set(hits).union(np.flatnonzero(levels >= CLOSE_LEVEL).tolist())  # the rest have no reason
+            evidence = {doc: found for doc in candidates if (found := evidence_for(hits.get(doc), levels[doc]))}
+            scores = TOPIC_CEILING * (1 - (1 - lexical) * (1 - meaning))
+            # Only a paper the topic truly brings is sent for it: one with a reason that is true.
+            gate = np.zeros(len(self.papers), dtype=bool)
+            gate[list(evidence)] = True
+            if not self.require_reason:
+                gate[:] = True
+            return np.where(gate, scores, 0.0).astype(np.float32), evidence, ""
         if interest.kind == AUTHOR:
             scores[self.authors.get(normalise_name(interest.value), [])] = AUTHOR_SCORE
         elif interest.kind == CATEGORY:
@@ -314,8 +380,8 @@ class EditionMatcher:
         if row < 0 or by_ratings:
             return Match(self.papers[paper], score, "papers you liked", kind=LIKED)
         interest = self.interests[row]
-        terms = self.row_terms[row].get(paper, ())
-        return Match(self.papers[paper], score, interest.value, terms, interest.kind, self.row_notes[row])
+        terms, evidence = self.row_terms[row].get(paper, ((), ""))
+        return Match(self.papers[paper], score, interest.value, terms, interest.kind, self.row_notes[row], evidence)
 
     def trending(self, limit: int, excluded: np.ndarray | None = None) -> list[Match]:
         top = [i for i in self.trending_order if excluded is None or not excluded[i]][:limit]
@@ -334,6 +400,7 @@ def edition_matcher(papers: Sequence[PaperLike]) -> EditionMatcher:
         settings.PAPERBOY_MATCH_THRESHOLD,
         settings.PAPERBOY_SEND_TRENDING_WHEN_EMPTY,
         seed_papers_from_database,
+        background.from_database(excluding=[p.arxiv_id for p in papers]),
     )
 
 

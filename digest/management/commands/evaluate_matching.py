@@ -3,25 +3,28 @@ from __future__ import annotations
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from digest.matching import semantic
-from digest.matching.evaluation import harness
+from digest.matching.evaluation import harness, real_days
 
 
 class Command(BaseCommand):
     help = (
-        "Score the ranking against the labelled day in digest/evaluation: nDCG@10 and P@5 per interest "
+        "Score the ranking against the labelled seed day in digest/matching/evaluation: nDCG@10 and P@5 per interest "
         "profile and their means, for Paperboy's ranker and the tf-idf and BM25 baselines; then the "
+        "real days (what is sent: sent precision, papers sent to absent topics, nDCG@10 by kind); then the "
         "feedback simulation (P@5 before and after a day of 👍/👎). Touches no database."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--no-feedback", action="store_true", help="skip the feedback simulation")
+        parser.add_argument("--no-real-days", action="store_true", help="skip the three labelled real days")
+        parser.add_argument("--profiles", action="store_true", help="on the real days, also one line per profile")
         parser.add_argument(
             "--parts",
             action="store_true",
             help="also rank with the lexical part and the semantic part of our score alone (needs the semantic extra)",
         )
 
-    def handle(self, *args, no_feedback: bool, parts: bool, **options) -> None:
+    def handle(self, *args, no_feedback: bool, parts: bool, no_real_days: bool, profiles: bool, **options) -> None:
         self.stdout.write(f"Ranking: {semantic.status()}")
         if parts and not semantic.is_semantic():
             raise CommandError("--parts needs the semantic part: pip install '.[semantic]'")
@@ -44,6 +47,8 @@ class Command(BaseCommand):
                 self.stdout.write(
                     f"  {name}: {len(subset)} {label} profiles: nDCG@10 {part.ndcg:.3f}, P@5 {part.precision:.2f}"
                 )
+        if not no_real_days:
+            self.real_days(profiles)
         if no_feedback:
             return
         self.stdout.write(
@@ -62,3 +67,31 @@ class Command(BaseCommand):
         self.stdout.write(
             f"{'MEAN (' + str(len(runs)) + ' subscribers)':46} P@5 before {before:.2f}  after {after:.2f}"
         )
+
+    def real_days(self, per_profile: bool) -> None:
+        self.stdout.write(
+            f"\nReal days (digest/matching/evaluation/real_days): what is sent, at most {real_days.SENT} papers; "
+            "precision = share of sent papers graded >= 2; absent = papers sent to a profile the day has nothing for"
+        )
+        header = (
+            f"{'ranker':9} {'day':10} {'sent':>5} {'precision':>9} {'absent avg':>10} {'max':>4} "
+            f"{'nDCG@10 worded':>14} {'paraphrased':>11} {'ranked worded':>13} {'paraphrased':>11} {'sent nothing':>12}"
+        )
+        self.stdout.write(header)
+        for name in real_days.senders():
+            results = real_days.evaluate(name)
+            overall = [r for rows in results.values() for r in rows]
+            for label, rows in [*results.items(), ("overall", overall)]:
+                f = real_days.Figures.of(rows)
+                nothing = f.sent_nothing[real_days.WORDED] + f.sent_nothing[real_days.PARAPHRASED]
+                self.stdout.write(
+                    f"{name:9} {label:10} {f.sent:5} {f.sent_precision:9.3f} {f.absent_false_alarms:10.2f} "
+                    f"{f.absent_most:4} {f.ndcg[real_days.WORDED]:14.3f} {f.ndcg[real_days.PARAPHRASED]:11.3f} "
+                    f"{f.ranked_ndcg[real_days.WORDED]:13.3f} {f.ranked_ndcg[real_days.PARAPHRASED]:11.3f} {nothing:12}"
+                )
+            if per_profile:
+                for r in overall:
+                    self.stdout.write(
+                        f"  {r.profile.id:16} {r.profile.kind:11} sent {len(r.sent):2}, relevant {r.relevant_sent:2}, "
+                        f"nDCG@10 {r.ndcg:.3f} (ordering {r.ranked_ndcg:.3f})  {'; '.join(r.profile.topics)}"
+                    )

@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from digest.matching import feedback, semantic
-from digest.matching.ranker import EditionMatcher, Interest, Profile, calibrate, rank_papers
+from digest.matching.ranker import EditionMatcher, Interest, Profile, meaning_of
 from digest.matching.text import PaperLike, tokens
 from digest.sources import PaperRecord, parse_hf_items
 
@@ -101,8 +101,20 @@ def mean(results: dict[str, Scores]) -> Scores:
 
 
 def ours(day: Sequence[PaperLike], interests: Sequence[str]) -> list[str]:
-    """The digest's own ranking, every paper with any score (no threshold, no limit)."""
-    return [m.paper.arxiv_id for m in rank_papers(day, interests, limit=len(day), threshold=0.0)]
+    """The digest's own ordering, every paper with any score (no threshold, no limit, and no
+    rule that a paper needs a reason to be sent: real_days.py measures what is sent)."""
+    profile = Profile([Interest("topic", i) for i in interests], len(day))
+    return [m.paper.arxiv_id for m in matcher_for(day).rank_many([profile])[0].matches]
+
+
+_matchers: dict[int, tuple[Sequence[PaperLike], EditionMatcher]] = {}
+
+
+def matcher_for(day: Sequence[PaperLike]) -> EditionMatcher:
+    """One matcher per day ranked, as planning builds one per edition."""
+    if id(day) not in _matchers:
+        _matchers[id(day)] = (day, EditionMatcher(day, threshold=0.0, require_reason=False))
+    return _matchers[id(day)][1]
 
 
 def by_max_score(day: Sequence[PaperLike], scores: np.ndarray) -> list[str]:
@@ -161,7 +173,7 @@ def one_part_of_ours(part: str) -> Ranker:
             if part == "lexical":
                 row = matcher.index.score_topic(interest)[0]
             else:
-                row = calibrate(matcher.closeness([interest])[0])
+                row = meaning_of(matcher.closeness([interest])[0])
             scores = np.maximum(scores, row)
         return by_max_score(day, scores)
 
