@@ -18,6 +18,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from digest import day, deliver
+from digest.bounces import imap
 
 log = logging.getLogger(__name__)
 
@@ -69,3 +70,10 @@ def send_batch(self, delivery_ids: list[int]) -> dict:
     if again:
         raise self.retry(args=[sorted(again)], countdown=deliver.retry_delay(self.request.retries))
     return dataclasses.asdict(result)
+
+
+@shared_task(time_limit=settings.PAPERBOY_PLAN_TIME_LIMIT)
+def read_bounce_mailbox() -> int:
+    """Beat, every PAPERBOY_BOUNCE_POLL_MINUTES when PAPERBOY_BOUNCE_IMAP_HOST is set: read the
+    bounce mailbox and act on what came back (digest/bounces/)."""
+    return imap.read_mailbox().read

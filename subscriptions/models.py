@@ -99,6 +99,9 @@ class Subscriber(models.Model):
     hard_bounces = models.PositiveIntegerField(
         default=0, help_text="Permanent refusals (5xx) of this address; bounced after PAPERBOY_BOUNCES_BEFORE_DISABLE"
     )
+    status_reason = models.CharField(
+        max_length=300, blank=True, help_text="Why mail stopped, when a bounce or a complaint stopped it"
+    )
 
     objects = SubscriberQuerySet.as_manager()
 
@@ -164,7 +167,10 @@ class Subscriber(models.Model):
     # tabs cannot apply one twice; each returns whether it changed anything.
 
     def confirm(self) -> bool:
-        return self.move({self.Status.PENDING}, self.Status.ACTIVE, confirmed_at=timezone.now())
+        # Confirming proves the address takes mail again: its old bounces no longer count.
+        return self.move(
+            {self.Status.PENDING}, self.Status.ACTIVE, confirmed_at=timezone.now(), hard_bounces=0, status_reason=""
+        )
 
     def pause(self) -> bool:
         return self.move({self.Status.ACTIVE}, self.Status.PAUSED)
@@ -172,7 +178,7 @@ class Subscriber(models.Model):
     def resume(self) -> bool:
         """From paused, or back after an unsubscribe or bounce: the manage link proves the address."""
         stopped = {self.Status.PAUSED, self.Status.UNSUBSCRIBED, self.Status.BOUNCED}
-        return self.move(stopped, self.Status.ACTIVE, unsubscribed_at=None)
+        return self.move(stopped, self.Status.ACTIVE, unsubscribed_at=None, status_reason="")
 
     def move(self, from_statuses: set[str], to_status: str, **fields) -> bool:
         changed = Subscriber.objects.filter(pk=self.pk, status__in=from_statuses).update(status=to_status, **fields)

@@ -240,7 +240,7 @@ def smtp(settings) -> Iterator[SMTPSink]:
     controller.start()
     sink.port = port
     sink.controller = controller
-    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    settings.EMAIL_BACKEND = "mailing.backend.EmailBackend"  # what production sends through
     settings.EMAIL_HOST = "127.0.0.1"
     settings.EMAIL_PORT = port
     settings.EMAIL_USE_TLS = settings.EMAIL_USE_SSL = False
