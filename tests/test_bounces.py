@@ -224,3 +224,27 @@ def test_the_smtp_endpoint_takes_a_relayed_bounce_and_acts_on_it(smtp):
     smtp.envelopes.clear()
     send_edition(load_later_day(1))
     assert smtp.messages == []
+
+
+def test_staff_see_bounces_and_complaints_per_day_the_unplaced_messages_and_what_changed_a_subscriber(
+    smtp, imap_mailbox, staff_client
+):
+    load_day()
+    ada, bob = make_subscriber("ada@example.org", TOPIC), make_subscriber("bob@example.org", TOPIC)
+    send_edition()
+    imap_mailbox.deliver(returned("postfix-dsn.eml", envelope_to(smtp, ada.email)))
+    imap_mailbox.deliver(returned("arf-complaint.eml", envelope_to(smtp, bob.email)))
+    imap_mailbox.deliver(returned("junk.eml", envelope_to(smtp, bob.email)))
+    tasks.read_bounce_mailbox()
+    today = timezone.now().date().isoformat()
+
+    page = staff_client.get("/admin/dashboard/").content.decode()
+
+    returned_table = page[page.index('id="pb-returned"') :]
+    assert f'<td class="nowrap">{today}</td><td class="num">1</td><td class="num">1</td>' in returned_table
+    assert "Waiting for a look (1)" in page and "Your exclusive offer inside" in page
+    delivery_page = staff_client.get(f"/admin/digest/delivery/{ada.deliveries.get().pk}/change/").content.decode()
+    assert "Hard bounce" in delivery_page and "User unknown" in delivery_page
+    subscriber_page = staff_client.get(f"/admin/subscriptions/subscriber/{bob.pk}/change/").content.decode()
+    assert "Complaint" in subscriber_page and "Subscriber unsubscribed at once (complaint)" in subscriber_page
+    assert "Feedback-Type: abuse" in subscriber_page
