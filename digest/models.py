@@ -231,7 +231,9 @@ class ReturnedMessage(models.Model):
     sender = models.CharField(max_length=300, blank=True)
     subject = models.CharField(max_length=300, blank=True)
     raw = models.BinaryField(help_text="The message as received (at most 1 MB)")
-    fingerprint = models.CharField(max_length=64, unique=True, help_text="SHA-256 of the message: read twice, acted on once")
+    fingerprint = models.CharField(
+        max_length=64, unique=True, help_text="SHA-256 of the message: read twice, acted on once"
+    )
 
     class Meta:
         ordering = ["-received_at", "-id"]

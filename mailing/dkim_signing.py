@@ -29,7 +29,9 @@ SIGNED_HEADERS = [
 
 
 def enabled() -> bool:
-    return bool(settings.PAPERBOY_DKIM_SELECTOR and settings.PAPERBOY_DKIM_DOMAIN and settings.PAPERBOY_DKIM_PRIVATE_KEY)
+    return bool(
+        settings.PAPERBOY_DKIM_SELECTOR and settings.PAPERBOY_DKIM_DOMAIN and settings.PAPERBOY_DKIM_PRIVATE_KEY
+    )
 
 
 def sign(data: bytes) -> bytes:

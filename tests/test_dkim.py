@@ -10,8 +10,8 @@ import subprocess
 import dkim
 import pytest
 
-from digest.staff.actions import send_test_digest
 from digest.models import Edition
+from digest.staff.actions import send_test_digest
 from subscriptions import emails
 from tests.digest_mail import send_edition
 from tests.factories import load_day, make_subscriber
@@ -68,7 +68,9 @@ def test_a_digest_is_signed_and_verifies_as_received_including_the_one_click_hea
 def test_web_triggered_mail_is_signed_too(smtp, dkim_key):
     subscriber = make_subscriber("ada@example.org", "reinforcement learning")
 
-    emails.send_now("already-subscribed", subscriber.email, {"manage_url": subscriber.manage_url, "subscriber": subscriber})
+    emails.send_now(
+        "already-subscribed", subscriber.email, {"manage_url": subscriber.manage_url, "subscriber": subscriber}
+    )
 
     (envelope,) = smtp.envelopes
     assert dkim.verify(envelope.original_content, dnsfunc=dns_answer(dkim_key))
@@ -78,7 +80,9 @@ def test_without_a_key_nothing_is_signed(smtp, settings):
     settings.PAPERBOY_DKIM_SELECTOR = settings.PAPERBOY_DKIM_DOMAIN = settings.PAPERBOY_DKIM_PRIVATE_KEY = ""
     subscriber = make_subscriber("ada@example.org", "reinforcement learning")
 
-    emails.send_now("already-subscribed", subscriber.email, {"manage_url": subscriber.manage_url, "subscriber": subscriber})
+    emails.send_now(
+        "already-subscribed", subscriber.email, {"manage_url": subscriber.manage_url, "subscriber": subscriber}
+    )
 
     assert b"DKIM-Signature" not in smtp.envelopes[0].original_content
 

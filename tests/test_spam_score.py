@@ -23,9 +23,7 @@ MOST = 1.0
 
 def spam_report(raw: bytes) -> tuple[float, str]:
     """The score and the rules that fired."""
-    result = subprocess.run(
-        [str(SPAMASSASSIN), "-L", "-t"], input=raw, capture_output=True, timeout=120, check=False
-    )
+    result = subprocess.run([str(SPAMASSASSIN), "-L", "-t"], input=raw, capture_output=True, timeout=120, check=False)
     out = result.stdout.decode(errors="replace")
     score = float(re.search(r"^X-Spam-Status: \w+, score=(-?[\d.]+)", out, re.M).group(1))
     rules = re.search(r"^Content analysis details:.*?\n\n(.*?)(?:\n\n|\Z)", out, re.S | re.M)

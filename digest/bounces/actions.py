@@ -1,13 +1,13 @@
 """What each returned message does, once, however often it is read:
 
-  hard bounce   the delivery fails for good with the reason; the address is bounced after
-                PAPERBOY_BOUNCES_BEFORE_DISABLE of them (the count the SMTP-time 5xx uses too)
-  soft bounce   the delivery fails for good; PAPERBOY_SOFT_BOUNCES_BEFORE_DISABLE digests soft-
-                bounced within PAPERBOY_SOFT_BOUNCE_WINDOW_DAYS bounce the address
-  refused       the delivery fails for good; the address is not counted (it was the message)
-  complaint     the subscriber is unsubscribed at once, with why
-  delay warning, auto-reply   nothing changes
-  not recognised, or no genuine VERP token   nothing changes; kept for staff (needs_review)
+hard bounce   the delivery fails for good with the reason; the address is bounced after
+              PAPERBOY_BOUNCES_BEFORE_DISABLE of them (the count the SMTP-time 5xx uses too)
+soft bounce   the delivery fails for good; PAPERBOY_SOFT_BOUNCES_BEFORE_DISABLE digests soft-
+              bounced within PAPERBOY_SOFT_BOUNCE_WINDOW_DAYS bounce the address
+refused       the delivery fails for good; the address is not counted (it was the message)
+complaint     the subscriber is unsubscribed at once, with why
+delay warning, auto-reply   nothing changes
+not recognised, or no genuine VERP token   nothing changes; kept for staff (needs_review)
 """
 
 from __future__ import annotations

@@ -24,7 +24,12 @@ class Command(BaseCommand):
     def add_arguments(self, parser: CommandParser) -> None:
         group = parser.add_mutually_exclusive_group(required=True)
         group.add_argument("--smtp", metavar="HOST:PORT", help="listen for bounces until stopped (Ctrl-C, SIGTERM)")
-        group.add_argument("--imap", dest="read_imap", action="store_true", help="read the bounce mailbox once (PAPERBOY_BOUNCE_IMAP_*)")
+        group.add_argument(
+            "--imap",
+            dest="read_imap",
+            action="store_true",
+            help="read the bounce mailbox once (PAPERBOY_BOUNCE_IMAP_*)",
+        )
 
     def handle(self, *args, smtp: str | None, read_imap: bool, **options) -> None:
         if read_imap:
