@@ -273,6 +273,10 @@ class SubscriberWithDigestsAdmin(SubscriberAdmin):
     actions = [*SubscriberAdmin.actions, "send_test_digest", "export_csv"]
     inlines = [*SubscriberAdmin.inlines, ReturnedMessageInline]
 
+    def get_inlines(self, request: HttpRequest, obj: Subscriber | None):
+        # A subscriber being added has had nothing come back (and the add form stays as it was).
+        return self.inlines if obj is not None else SubscriberAdmin.inlines
+
     def get_queryset(self, request: HttpRequest) -> QuerySet[Subscriber]:
         sent = Delivery.objects.filter(subscriber=OuterRef("pk"), status=Delivery.Status.SENT)
         return super().get_queryset(request).annotate(sent_total=count_of(sent))
