@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 PY := $(BIN)/python
 
-.PHONY: run test lint install install-test browser torch migrate sample-day clean
+.PHONY: run test lint install install-test browser mail-tools torch migrate sample-day clean
 
 $(BIN)/activate:
 	$(PYTHON) -m venv $(VENV)
@@ -13,7 +13,7 @@ $(BIN)/activate:
 install: $(BIN)/activate torch
 	$(PY) -m pip install --quiet -e ".[dev,semantic]"
 
-install-test: $(BIN)/activate browser torch
+install-test: $(BIN)/activate browser mail-tools torch
 	$(PY) -m pip install --quiet -e ".[dev,test,semantic]"
 
 # The semantic extra needs torch. A CPU-only build, installed first so the extra does not pull
@@ -23,10 +23,19 @@ TORCH_INDEX ?=
 torch: $(BIN)/activate
 	$(PY) -m pip install --quiet "$(TORCH)" $(if $(TORCH_INDEX),--index-url $(TORCH_INDEX))
 
+# Debian packages for the tests; on a fresh machine the package lists are fetched first.
+APT_INSTALL = sh -c 'apt-get install -y --no-install-recommends "$$@" || { apt-get update -q && apt-get install -y --no-install-recommends "$$@"; }' apt-install
+
 # Browser tests drive Debian's Chromium (Playwright's own browser download cannot work offline).
 browser:
-	@test -x /usr/bin/chromium || apt-get install -y --no-install-recommends chromium chromium-driver \
+	@test -x /usr/bin/chromium || $(APT_INSTALL) chromium chromium-driver \
 		|| echo "Chromium could not be installed: browser tests will be skipped"
+
+# The bounce and spam-score tests run Debian's Dovecot (the bounce mailbox, started by the test
+# itself, never as a service) and SpamAssassin.
+mail-tools:
+	@test -x /usr/sbin/dovecot -a -x /usr/bin/spamassassin || $(APT_INSTALL) dovecot-imapd spamassassin \
+		|| echo "Dovecot or SpamAssassin could not be installed: the bounce-mailbox and spam-score tests will be skipped"
 
 migrate: install
 	$(PY) manage.py migrate --noinput

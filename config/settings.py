@@ -199,6 +199,7 @@ LOGGING = {
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "loggers": {"flufl.bounce": {"level": "WARNING"}},  # it logs every detector it tries at INFO
     "root": {
         "handlers": ["console"],
         "level": env_choice("LOG_LEVEL", "INFO", ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")),
@@ -207,7 +208,8 @@ LOGGING = {
 
 # --- Email -------------------------------------------------------------------------------
 # Defaults point at the local catcher that `make run` starts (manage.py mailcatcher).
-EMAIL_BACKEND = env_str("EMAIL_BACKEND", "django.core.mail.backends.smtp.EmailBackend")
+# Django's SMTP backend, plus a VERP envelope sender when a message names one and DKIM (mailing/).
+EMAIL_BACKEND = env_str("EMAIL_BACKEND", "mailing.backend.EmailBackend")
 EMAIL_HOST = env_str("EMAIL_HOST", "127.0.0.1")
 EMAIL_PORT = env_int("EMAIL_PORT", 1025, 1, 65535)
 EMAIL_HOST_USER = env_str("EMAIL_HOST_USER", "")
@@ -224,6 +226,45 @@ PAPERBOY_REPLY_TO = env_str("PAPERBOY_REPLY_TO", "")
 if PAPERBOY_REPLY_TO and ("@" not in PAPERBOY_REPLY_TO or any(c.isspace() for c in PAPERBOY_REPLY_TO)):
     raise ImproperlyConfigured(f"PAPERBOY_REPLY_TO must be one email address, got {PAPERBOY_REPLY_TO!r}")
 MAILCATCHER_DIR = VAR_DIR / "mail"
+
+# --- What comes back, and signing (issue 16) --------------------------------------------
+# Every digest's envelope sender is bounces+<signed delivery token>@PAPERBOY_BOUNCE_DOMAIN (VERP),
+# so a bounce or complaint names its delivery whatever its text says; mail to that domain's
+# bounces+ addresses must reach the bounce mailbox or `manage.py receive_bounces --smtp`.
+PAPERBOY_BOUNCE_DOMAIN = env_str("PAPERBOY_BOUNCE_DOMAIN", "") or DEFAULT_FROM_EMAIL.rpartition("@")[2].strip(" >")
+if not re.fullmatch(r"[A-Za-z0-9.-]+", PAPERBOY_BOUNCE_DOMAIN):
+    raise ImproperlyConfigured(f"PAPERBOY_BOUNCE_DOMAIN must be a domain name, not {PAPERBOY_BOUNCE_DOMAIN!r}")
+# The bounce mailbox, read over IMAP with TLS by a beat task; off while the host is empty. Read
+# messages are moved to PROCESSED_FOLDER, or deleted when that is empty.
+PAPERBOY_BOUNCE_IMAP_HOST = env_str("PAPERBOY_BOUNCE_IMAP_HOST", "")
+PAPERBOY_BOUNCE_IMAP_PORT = env_int("PAPERBOY_BOUNCE_IMAP_PORT", 993, 1, 65535)
+PAPERBOY_BOUNCE_IMAP_USER = env_str("PAPERBOY_BOUNCE_IMAP_USER", "")
+PAPERBOY_BOUNCE_IMAP_PASSWORD = env_str("PAPERBOY_BOUNCE_IMAP_PASSWORD", "")
+PAPERBOY_BOUNCE_IMAP_FOLDER = env_str("PAPERBOY_BOUNCE_IMAP_FOLDER", "INBOX")
+PAPERBOY_BOUNCE_IMAP_PROCESSED_FOLDER = env_str("PAPERBOY_BOUNCE_IMAP_PROCESSED_FOLDER", "Processed")
+# A private CA for the IMAP server's certificate (the system's CAs otherwise).
+PAPERBOY_BOUNCE_IMAP_CA_FILE = env_str("PAPERBOY_BOUNCE_IMAP_CA_FILE", "")
+PAPERBOY_BOUNCE_IMAP_TIMEOUT = env_int("PAPERBOY_BOUNCE_IMAP_TIMEOUT", 30, 1)
+PAPERBOY_BOUNCE_POLL_MINUTES = env_int("PAPERBOY_BOUNCE_POLL_MINUTES", 5, 1, 60)
+# Soft bounces (mailbox full, greylisting past the relay's retries) of this many digests within
+# the window disable the address, as one hard bounce (PAPERBOY_BOUNCES_BEFORE_DISABLE) does.
+PAPERBOY_SOFT_BOUNCES_BEFORE_DISABLE = env_int("PAPERBOY_SOFT_BOUNCES_BEFORE_DISABLE", 3, 1)
+PAPERBOY_SOFT_BOUNCE_WINDOW_DAYS = env_int("PAPERBOY_SOFT_BOUNCE_WINDOW_DAYS", 14, 1)
+# DKIM: every outgoing message is signed when the selector, the domain and a key are set.
+PAPERBOY_DKIM_SELECTOR = env_str("PAPERBOY_DKIM_SELECTOR", "")
+PAPERBOY_DKIM_DOMAIN = env_str("PAPERBOY_DKIM_DOMAIN", "")
+PAPERBOY_DKIM_PRIVATE_KEY = env_str("PAPERBOY_DKIM_PRIVATE_KEY", "")  # the PEM itself, or:
+PAPERBOY_DKIM_PRIVATE_KEY_FILE = env_str("PAPERBOY_DKIM_PRIVATE_KEY_FILE", "")
+if PAPERBOY_DKIM_PRIVATE_KEY_FILE and not PAPERBOY_DKIM_PRIVATE_KEY:
+    try:
+        PAPERBOY_DKIM_PRIVATE_KEY = Path(PAPERBOY_DKIM_PRIVATE_KEY_FILE).read_text()
+    except OSError as error:
+        raise ImproperlyConfigured(f"PAPERBOY_DKIM_PRIVATE_KEY_FILE cannot be read: {error}") from None
+_dkim_parts = [PAPERBOY_DKIM_SELECTOR, PAPERBOY_DKIM_DOMAIN, PAPERBOY_DKIM_PRIVATE_KEY]
+if any(_dkim_parts) and not all(_dkim_parts):
+    raise ImproperlyConfigured(
+        "DKIM needs PAPERBOY_DKIM_SELECTOR, PAPERBOY_DKIM_DOMAIN and PAPERBOY_DKIM_PRIVATE_KEY(_FILE) together"
+    )
 
 # --- Paperboy ----------------------------------------------------------------------------
 PAPERBOY_HF_API_URL = env_url("PAPERBOY_HF_API_URL", "https://huggingface.co/api/daily_papers", ("http", "https"))
@@ -423,6 +464,11 @@ PAPERBOY_CATEGORY_CHOICES = [
     ("stat.ML", "Machine Learning (Statistics)"),
     ("q-bio.QM", "Quantitative Methods (Biology)"),
 ]
+if PAPERBOY_BOUNCE_IMAP_HOST:
+    CELERY_BEAT_SCHEDULE["read-bounce-mailbox"] = {
+        "task": "digest.tasks.read_bounce_mailbox",
+        "schedule": crontab(minute=f"*/{PAPERBOY_BOUNCE_POLL_MINUTES}"),
+    }
 CELERY_BEAT_SCHEDULE["purge-unconfirmed-signups"] = {
     "task": "subscriptions.tasks.purge_unconfirmed_signups",
     "schedule": crontab(minute=40),

@@ -62,11 +62,13 @@ from django.utils import timezone
 
 from digest import attempt_log
 from digest.attempt_log import Appended
+from digest.bounces import verp
 from digest.matching.ranker import EditionMatcher, Match, edition_matcher, subscriber_profiles
 from digest.models import Delivery, DeliveryItem, Edition, Paper
 from digest.reconnect import DATABASE_UNAVAILABLE, written
 from digest.render import DigestItem, EditionRenderer, delivery_items, renderer_for
 from digest.send_rate import wait_for_slot
+from mailing.backend import set_envelope_sender
 from subscriptions.models import Subscriber
 
 log = logging.getLogger(__name__)
@@ -523,7 +525,10 @@ def render(delivery: Delivery, papers: dict[int, Paper] | None = None) -> EmailM
     if papers is None:
         papers = Paper.objects.in_bulk({i.paper_id for i in delivery.items.all()})
     items = [DigestItem(papers[i.paper_id], i.why, i.matched_interest) for i in delivery.items.all()]
-    return renderer_for(delivery.edition_date).message(delivery.subscriber, items, delivery.message_id)
+    message = renderer_for(delivery.edition_date).message(delivery.subscriber, items, delivery.message_id)
+    # VERP: a bounce or complaint of this email names this delivery (digest/bounces/).
+    set_envelope_sender(message, verp.envelope_sender(delivery.pk))
+    return message
 
 
 def check_buildable(message: EmailMultiAlternatives) -> None:

@@ -238,3 +238,56 @@ class Rating(models.Model):
 
     def __str__(self) -> str:
         return f"{self.subscriber} {self.get_vote_display()} {self.paper.arxiv_id}"
+
+
+class ReturnedMessage(models.Model):
+    """A message that came back to the bounce address (digest/bounces/): a bounce, a complaint,
+    an auto-reply or something else, as received, with what it changed. Kept whatever it is:
+    what Paperboy cannot place (needs_review) waits for staff."""
+
+    class Kind(models.TextChoices):
+        HARD_BOUNCE = "hard_bounce", "Hard bounce"
+        SOFT_BOUNCE = "soft_bounce", "Soft bounce"
+        REFUSED = "refused", "Refused (the message, not the address)"
+        DELAYED = "delayed", "Delay warning"
+        COMPLAINT = "complaint", "Complaint"
+        AUTO_REPLY = "auto_reply", "Auto-reply or notice"
+        UNKNOWN = "unknown", "Not recognised"
+
+    class Source(models.TextChoices):
+        IMAP = "imap", "Bounce mailbox"
+        SMTP = "smtp", "SMTP endpoint"
+
+    received_at = models.DateTimeField(default=timezone.now, db_index=True)
+    source = models.CharField(max_length=8, choices=Source.choices)
+    kind = models.CharField(max_length=16, choices=Kind.choices)
+    delivery = models.ForeignKey(
+        Delivery, null=True, blank=True, on_delete=models.SET_NULL, related_name="returned_messages"
+    )
+    subscriber = models.ForeignKey(
+        Subscriber, null=True, blank=True, on_delete=models.SET_NULL, related_name="returned_messages"
+    )
+    recipient = models.CharField(max_length=254, blank=True, help_text="The address the report names")
+    status = models.CharField(max_length=32, blank=True, help_text="Enhanced status code, e.g. 5.1.1")
+    reason = models.TextField(blank=True, help_text="The diagnostic or feedback type it gives")
+    outcome = models.CharField(max_length=300, blank=True, help_text="What Paperboy did about it")
+    needs_review = models.BooleanField(default=False, help_text="Not recognised, or tied to no delivery of ours")
+    sender = models.CharField(max_length=300, blank=True)
+    subject = models.CharField(max_length=300, blank=True)
+    raw = models.BinaryField(help_text="The message as received (at most 1 MB)")
+    fingerprint = models.CharField(
+        max_length=64, unique=True, help_text="SHA-256 of the message: read twice, acted on once"
+    )
+
+    class Meta:
+        ordering = ["-received_at", "-id"]
+        indexes = [
+            models.Index(fields=["received_at"], name="returned_review_idx", condition=models.Q(needs_review=True)),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} {self.received_at:%Y-%m-%d %H:%M} {self.recipient or self.sender}"
+
+    @property
+    def text(self) -> str:
+        return bytes(self.raw).decode("utf-8", errors="replace")

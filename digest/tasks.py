@@ -19,6 +19,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from digest import day, deliver
+from digest.bounces import imap
 from digest.reconnect import DATABASE_UNAVAILABLE
 
 log = logging.getLogger(__name__)
@@ -92,3 +93,10 @@ def retry_later(task, delivery_ids: list[int], outages: int, update_rows: bool =
     if update_rows:
         deliver.expect_task(delivery_ids, countdown)
     raise task.retry(args=[sorted(delivery_ids)], kwargs={"outages": outages}, countdown=countdown)
+
+
+@shared_task(time_limit=settings.PAPERBOY_PLAN_TIME_LIMIT)
+def read_bounce_mailbox() -> int:
+    """Beat, every PAPERBOY_BOUNCE_POLL_MINUTES when PAPERBOY_BOUNCE_IMAP_HOST is set: read the
+    bounce mailbox and act on what came back (digest/bounces/)."""
+    return imap.read_mailbox().read

@@ -58,6 +58,7 @@ class SubscriberAdmin(admin.ModelAdmin):
         "unsubscribed_at",
         "signup_mail_sent_at",
         "hard_bounces",
+        "status_reason",
     ]
     inlines = [InterestInline]
     actions = ["pause", "resume", "unsubscribe"]

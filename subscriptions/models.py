@@ -111,6 +111,9 @@ class Subscriber(models.Model):
     email_changed_at = models.DateTimeField(
         null=True, blank=True, help_text="Last move to a new address; address-change links issued before it are void"
     )
+    status_reason = models.CharField(
+        max_length=300, blank=True, help_text="Why mail stopped, when a bounce or a complaint stopped it"
+    )
 
     objects = SubscriberQuerySet.as_manager()
 
@@ -178,7 +181,10 @@ class Subscriber(models.Model):
     # tabs cannot apply one twice; each returns whether it changed anything.
 
     def confirm(self) -> bool:
-        return self.move({self.Status.PENDING}, self.Status.ACTIVE, confirmed_at=timezone.now())
+        # Confirming proves the address takes mail again: its old bounces no longer count.
+        return self.move(
+            {self.Status.PENDING}, self.Status.ACTIVE, confirmed_at=timezone.now(), hard_bounces=0, status_reason=""
+        )
 
     def pause(self) -> bool:
         return self.move({self.Status.ACTIVE}, self.Status.PAUSED)
@@ -203,7 +209,11 @@ class Subscriber(models.Model):
             if request.preferences:
                 self.apply_preferences(request.preferences)
             Subscriber.objects.filter(pk=self.pk).update(
-                status=self.Status.ACTIVE, confirmed_at=timezone.now(), unsubscribed_at=None, hard_bounces=0
+                status=self.Status.ACTIVE,
+                confirmed_at=timezone.now(),
+                unsubscribed_at=None,
+                hard_bounces=0,
+                status_reason="",
             )
             self.signup_requests.all().delete()
         self.refresh_from_db()

@@ -291,7 +291,7 @@ def smtp(settings) -> Iterator[SMTPSink]:
     controller.start()
     sink.port = port
     sink.controller = controller
-    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    settings.EMAIL_BACKEND = "mailing.backend.EmailBackend"  # what production sends through
     settings.EMAIL_HOST = "127.0.0.1"
     settings.EMAIL_PORT = port
     settings.EMAIL_USE_TLS = settings.EMAIL_USE_SSL = False
@@ -512,3 +512,162 @@ def eager_celery() -> Iterator[None]:
     app.conf.task_always_eager = True
     yield
     app.conf.task_always_eager = False
+
+
+# --- A real IMAP server: Debian's Dovecot, for the bounce mailbox ---------------------------
+
+DOVECOT = Path("/usr/sbin/dovecot")
+
+
+def require_mail_tool(path: Path, package: str) -> None:
+    """Without the tool the test skips, except under CI (PAPERBOY_REQUIRE_MAIL_TOOLS=1)."""
+    if not path.exists():
+        message = f"{path} not found: apt-get install -y {package}"
+        if os.environ.get("PAPERBOY_REQUIRE_MAIL_TOOLS") == "1":
+            pytest.fail(message)
+        pytest.skip(message)
+
+
+@dataclass
+class Mailbox:
+    """A Dovecot of our own over IMAPS on a free port, with one user and a throwaway Maildir."""
+
+    port: int
+    user: str
+    password: str
+    ca_file: str
+
+    def client(self):
+        import imaplib
+        import ssl
+
+        imap = imaplib.IMAP4_SSL(
+            "127.0.0.1", self.port, ssl_context=ssl.create_default_context(cafile=self.ca_file), timeout=10
+        )
+        imap.login(self.user, self.password)
+        return imap
+
+    def deliver(self, raw: bytes, folder: str = "INBOX") -> None:
+        """What the MTA does with mail to the bounce address: put it in the mailbox."""
+        imap = self.client()
+        try:
+            status, answer = imap.append(folder, None, None, raw)
+            assert status == "OK", answer
+        finally:
+            imap.logout()
+
+    def subjects(self, folder: str = "INBOX") -> list[str]:
+        imap = self.client()
+        try:
+            status, _ = imap.select(f'"{folder}"', readonly=True)
+            if status != "OK":
+                return []
+            _, found = imap.search(None, "UNDELETED")
+            subjects = []
+            for number in found[0].split():
+                _, parts = imap.fetch(number, "(BODY.PEEK[HEADER.FIELDS (SUBJECT)])")
+                subjects.append(parts[0][1].decode().partition(":")[2].strip())
+            return subjects
+        finally:
+            imap.logout()
+
+
+@pytest.fixture
+def imap_mailbox(settings) -> Iterator[Mailbox]:
+    """`dovecot -F -c <generated config>` (never the system service), TLS with a self-signed
+    certificate made here, a passwd-file user; settings point the bounce reader at it."""
+    import grp
+    import pwd
+    import shutil
+    import tempfile
+
+    require_mail_tool(DOVECOT, "dovecot-imapd")
+    # Under /tmp, not tmp_path: Dovecot's unprivileged processes must reach it.
+    base = Path(tempfile.mkdtemp(prefix="paperboy-imap-"))
+    base.chmod(0o755)
+    for name in ("run", "state", "home"):
+        (base / name).mkdir()
+    subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=localhost",
+         "-addext", "subjectAltName=IP:127.0.0.1", "-keyout", str(base / "key.pem"), "-out", str(base / "cert.pem")],
+        check=True, capture_output=True,
+    )  # fmt: skip
+    if os.geteuid() == 0:  # Dovecot runs neither its login processes nor mail as root
+        internal, login, mail_user = "dovecot", "dovenull", "dovecot"
+    else:
+        internal = login = mail_user = pwd.getpwuid(os.geteuid()).pw_name
+    mail_pw = pwd.getpwnam(mail_user)
+    os.chown(base / "home", mail_pw.pw_uid, mail_pw.pw_gid)
+    password = f"pw-{time.time_ns()}"
+    (base / "passwd").write_text(f"bounces:{{PLAIN}}{password}::::::\n")
+    port = free_port()
+    (base / "dovecot.conf").write_text(f"""
+protocols = imap
+listen = 127.0.0.1
+base_dir = {base}/run
+state_dir = {base}/state
+log_path = {base}/dovecot.log
+ssl = required
+ssl_cert = <{base}/cert.pem
+ssl_key = <{base}/key.pem
+auth_mechanisms = plain
+default_internal_user = {internal}
+default_internal_group = {grp.getgrgid(pwd.getpwnam(internal).pw_gid).gr_name}
+default_login_user = {login}
+passdb {{
+  driver = passwd-file
+  args = scheme=PLAIN username_format=%u {base}/passwd
+}}
+userdb {{
+  driver = static
+  args = uid={mail_pw.pw_uid} gid={mail_pw.pw_gid} home={base}/home/%u
+}}
+mail_location = maildir:~/Maildir
+first_valid_uid = {mail_pw.pw_uid}
+service imap-login {{
+  chroot =
+  inet_listener imap {{
+    port = 0
+  }}
+  inet_listener imaps {{
+    port = {port}
+    ssl = yes
+  }}
+}}
+service anvil {{
+  chroot =
+}}
+""")
+    process = subprocess.Popen([str(DOVECOT), "-F", "-c", str(base / "dovecot.conf")], stderr=subprocess.PIPE)
+    mailbox = Mailbox(port=port, user="bounces", password=password, ca_file=str(base / "cert.pem"))
+
+    def answers() -> bool:
+        try:
+            mailbox.client().logout()
+            return True
+        except Exception:  # refused while it starts, or a TLS or IMAP error
+            return False
+
+    try:
+        try:
+            wait_until(answers, 20, "Dovecot to answer")
+        except AssertionError:
+            log = (base / "dovecot.log").read_text() if (base / "dovecot.log").exists() else ""
+            process.terminate()
+            raise AssertionError(f"Dovecot did not answer: {process.communicate()[1]!r}\n{log}") from None
+        settings.PAPERBOY_BOUNCE_IMAP_HOST = "127.0.0.1"
+        settings.PAPERBOY_BOUNCE_IMAP_PORT = port
+        settings.PAPERBOY_BOUNCE_IMAP_USER = mailbox.user
+        settings.PAPERBOY_BOUNCE_IMAP_PASSWORD = password
+        settings.PAPERBOY_BOUNCE_IMAP_CA_FILE = mailbox.ca_file
+        settings.PAPERBOY_BOUNCE_IMAP_FOLDER = "INBOX"
+        settings.PAPERBOY_BOUNCE_IMAP_PROCESSED_FOLDER = "Processed"
+        yield mailbox
+    finally:
+        process.terminate()
+        try:
+            process.wait(10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+        shutil.rmtree(base, ignore_errors=True)

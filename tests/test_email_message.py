@@ -46,7 +46,7 @@ def test_message_is_text_then_html_with_every_section(smtp, site):
     assert html.index(">For you</p>") < html.index(">Trending today</p>") < html.index("Manage preferences")
     assert html.count('class="card"') == 5 + 3
     assert text.index("FOR YOU") < text.index("TRENDING TODAY") < text.index("Unsubscribe: ")
-    assert re.search(r"<div class=\"preheader\"[^>]*>[^<]+ and 4 more</div>", html)
+    assert re.search(r"<p class=\"preheader\"[^>]*>[^<]+ and 4 more</p>", html)
     assert "@media (prefers-color-scheme: dark)" in html and "!important" in html  # kept in <style>
     assert '<!--[if mso]><table role="presentation" width="640"' in html  # Outlook ignores max-width
 

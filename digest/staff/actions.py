@@ -56,5 +56,8 @@ def send_test_digest(subscriber: Subscriber, address: str, edition: Edition) -> 
     message = renderer_for(edition.date).message(subscriber, items, make_msgid("test", settings.SITE_DOMAIN))
     message.to = [address]
     message.subject = f"[Test] {message.subject}"
+    # A mail client's Unsubscribe button on the copy must not unsubscribe the real subscriber.
+    for header in ("List-Unsubscribe", "List-Unsubscribe-Post"):
+        message.extra_headers.pop(header, None)
     message.send()
     return message.subject

@@ -15,7 +15,7 @@ from django.utils.safestring import mark_safe
 from digest import tasks
 from digest.day import latest_edition
 from digest.matching import semantic
-from digest.models import Delivery, DeliveryItem, Edition, Paper
+from digest.models import Delivery, DeliveryItem, Edition, Paper, ReturnedMessage
 from digest.staff import actions as staff
 from digest.staff import exports
 from subscriptions.admin import SubscriberAdmin, count_of
@@ -167,6 +167,50 @@ class MaybeTwiceFilter(admin.SimpleListFilter):
         return queryset.filter(uncertain_attempts__gt=0) if self.value() == "yes" else queryset
 
 
+class ReturnedMessageInline(admin.TabularInline):
+    """The bounces and complaints that came back about it: what changed it, and why."""
+
+    model = ReturnedMessage
+    fields = ["received_at", "message_link", "status", "reason", "outcome"]
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+    verbose_name = "message that came back"
+    verbose_name_plural = "messages that came back (bounces, complaints)"
+
+    def has_add_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
+
+    @admin.display(description="What")
+    def message_link(self, row: ReturnedMessage) -> str:
+        url = reverse("admin:digest_returnedmessage_change", args=[row.pk])
+        return format_html('<a href="{}">{}</a>', url, row.get_kind_display())
+
+
+@admin.register(ReturnedMessage)
+class ReturnedMessageAdmin(admin.ModelAdmin):
+    """Everything that came back to the bounce address; what needs review is what Paperboy could
+    not place (not recognised, or naming no delivery of ours)."""
+
+    list_display = ["received_at", "kind", "needs_review", "recipient", "status", "subject", "outcome"]
+    list_filter = ["needs_review", "kind", "source"]
+    search_fields = ["recipient", "subject", "sender", "subscriber__email"]
+    date_hierarchy = "received_at"
+    list_select_related = ["subscriber"]
+    fields = [
+        "received_at", "source", "kind", "needs_review", "delivery", "subscriber", "recipient", "status", "reason",
+        "outcome", "sender", "subject", "message_text",
+    ]  # fmt: skip
+    readonly_fields = [f for f in fields if f != "needs_review"]  # staff clear needs_review once looked at
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    @admin.display(description="Message as received")
+    def message_text(self, row: ReturnedMessage) -> str:
+        return format_html('<pre style="white-space: pre-wrap; max-height: 40em; overflow: auto">{}</pre>', row.text)
+
+
 @admin.register(Delivery)
 class DeliveryAdmin(admin.ModelAdmin):
     list_display = [
@@ -199,7 +243,7 @@ class DeliveryAdmin(admin.ModelAdmin):
         "attempt_history",
     ]
     exclude = ["attempt_log", "uncertain_attempts"]
-    inlines = [DeliveryItemInline]
+    inlines = [ReturnedMessageInline, DeliveryItemInline]
     actions = ["resend_failed", "mark_for_retry", "export_csv"]
 
     # Deliveries are written by the pipeline; staff read them and requeue with the action.
@@ -275,6 +319,11 @@ class SubscriberWithDigestsAdmin(SubscriberAdmin):
     list_display = [*SubscriberAdmin.list_display[:-2], "sent_count", *SubscriberAdmin.list_display[-2:]]
     readonly_fields = [*SubscriberAdmin.readonly_fields, "digest_preview"]
     actions = [*SubscriberAdmin.actions, "send_test_digest", "export_csv"]
+    inlines = [*SubscriberAdmin.inlines, ReturnedMessageInline]
+
+    def get_inlines(self, request: HttpRequest, obj: Subscriber | None):
+        # A subscriber being added has had nothing come back (and the add form stays as it was).
+        return self.inlines if obj is not None else SubscriberAdmin.inlines
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Subscriber]:
         sent = Delivery.objects.filter(subscriber=OuterRef("pk"), status=Delivery.Status.SENT)

@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from digest.day import latest_edition
 from digest.matching import semantic
-from digest.models import Delivery, DeliveryItem, Edition, Paper, Rating
+from digest.models import Delivery, DeliveryItem, Edition, Paper, Rating, ReturnedMessage
 from digest.staff.actions import FAILED_STATUSES
 from subscriptions.models import Interest, Subscriber
 
@@ -321,6 +321,45 @@ def last_ingest() -> LastIngest | None:
     return LastIngest(edition, len(read), len(reports), sum(report["papers"] for report in read))
 
 
+# --- What came back: bounces and complaints ---------------------------------------------
+
+RETURNED_DAYS = 14
+UNREVIEWED_SHOWN = 10
+BOUNCES = (ReturnedMessage.Kind.HARD_BOUNCE, ReturnedMessage.Kind.SOFT_BOUNCE)
+
+
+@dataclass
+class DayReturned:
+    day: dt.date
+    bounces: int = 0
+    complaints: int = 0
+
+
+def returned_per_day(today: dt.date, days: int = RETURNED_DAYS) -> list[DayReturned]:
+    """Bounces (hard and soft) and complaints received each day, in one grouped query."""
+    start = today - dt.timedelta(days=days - 1)
+    rows = (
+        ReturnedMessage.objects.filter(received_at__date__gte=start, received_at__date__lte=today)
+        .annotate(day=TruncDate("received_at"))
+        .order_by()
+        .values_list("day")
+        .annotate(
+            bounces=Count("pk", filter=Q(kind__in=BOUNCES)),
+            complaints=Count("pk", filter=Q(kind=ReturnedMessage.Kind.COMPLAINT)),
+        )
+    )
+    per_day = {day: DayReturned(day) for day in days_ending(today, days)}
+    for day, bounces, complaints in rows:
+        per_day[day].bounces, per_day[day].complaints = bounces, complaints
+    return list(per_day.values())
+
+
+def unreviewed(limit: int = UNREVIEWED_SHOWN) -> tuple[list[ReturnedMessage], int]:
+    """The latest messages Paperboy could not place, and how many there are in all."""
+    waiting = ReturnedMessage.objects.filter(needs_review=True).defer("raw")
+    return list(waiting.order_by("-received_at", "-id")[:limit]), waiting.count()
+
+
 # --- Everything the page shows -----------------------------------------------------------
 
 
@@ -339,6 +378,9 @@ class Dashboard:
     most_sent: list[Paper]
     most_liked: list[Paper]
     matching: str
+    returned: list[DayReturned] = field(default_factory=list)
+    unreviewed: list[ReturnedMessage] = field(default_factory=list)
+    unreviewed_total: int = 0
     delivery_groups: list[tuple[str, str]] = field(default_factory=delivery_groups)
     totals: dict[str, int] = field(default_factory=dict)
 
@@ -347,6 +389,7 @@ def build(today: dt.date | None = None) -> Dashboard:
     today = today or timezone.now().date()
     subscribers = growth(today)
     deliveries_end = deliveries_window_end(today)
+    waiting, waiting_total = unreviewed()
     return Dashboard(
         today=today,
         subscribers_by_status=subscribers_by_status(),
@@ -361,6 +404,9 @@ def build(today: dt.date | None = None) -> Dashboard:
         most_sent=papers_most_sent(),
         most_liked=papers_most_liked(today),
         matching=str(semantic.status(load=False)),
+        returned=returned_per_day(today),
+        unreviewed=waiting,
+        unreviewed_total=waiting_total,
         totals={
             "signups": sum(n for _, n in subscribers.signups),
             "unsubscribed": sum(n for _, n in subscribers.unsubscribes),
