@@ -32,12 +32,12 @@ from premailer import Premailer
 
 from digest.models import Delivery, Paper
 from subscriptions import addresses, links
-from subscriptions.models import MAX_PAPERS, Subscriber
+from subscriptions.models import MAX_PAPERS, TRENDING_PAPERS, Subscriber
 
 log = logging.getLogger(__name__)
 
 GMAIL_CLIP_BYTES = 90_000  # Gmail hides everything past ~102 KB, the unsubscribe link included
-TRENDING_COUNT = 3  # "Trending today" under the matched papers
+TRENDING_COUNT = TRENDING_PAPERS  # "Trending today" under the matched papers
 AUTHORS_SHOWN = 4
 SUMMARY_SENTENCES = 3
 SUMMARY_CHARS = 420
@@ -157,13 +157,13 @@ class EditionRenderer:
 
     def with_trending(self, items: Sequence[DigestItem], subscriber: Subscriber) -> list[DigestItem]:
         """A digest's papers: the matched ones ("For you"), then the trending ones not already
-        listed, up to TRENDING_COUNT and within the reader's "at most N papers per email". Planning
-        stores the result as the delivery's items, so what staff count is what the email holds; a
-        digest of trending papers only gets none."""
+        listed, up to TRENDING_COUNT on top of the reader's "matched papers per email, at most N"
+        (as the form says). Planning stores the result as the delivery's items, so what staff
+        count is what the email holds; a digest of trending papers only gets none."""
         weekly = subscriber.frequency == Subscriber.Frequency.WEEKLY
         for_you = [item for item in items if item.interest]
         trending = [item for item in items if not item.interest]
-        room = min(TRENDING_COUNT, subscriber.max_papers - len(for_you)) - len(trending)
+        room = TRENDING_COUNT - len(trending)
         if for_you and room > 0:
             listed = {item.paper.pk for item in items}
             extra = [p for p in self.trending_for(weekly) if p.pk not in listed]

@@ -12,7 +12,7 @@ from django.forms.models import construct_instance
 
 from subscriptions import addresses
 from subscriptions.interests import parse_interest_line
-from subscriptions.models import DEFAULT_MAX_PAPERS, MAX_PAPERS, Interest, Subscriber, known_timezones
+from subscriptions.models import DEFAULT_MAX_PAPERS, MAX_PAPERS, TRENDING_PAPERS, Interest, Subscriber, known_timezones
 
 MAX_INTERESTS_PER_KIND = 20
 MAX_INTEREST_LENGTH = 100
@@ -105,8 +105,9 @@ class PreferencesForm(forms.ModelForm):
         min_value=1,
         max_value=MAX_PAPERS,
         initial=DEFAULT_MAX_PAPERS,
-        label="Papers per email, at most",
-        help_text=f"From 1 to {MAX_PAPERS}.",
+        label="Matched papers per email, at most",
+        help_text=f"From 1 to {MAX_PAPERS}. Below them come up to {TRENDING_PAPERS} of the day's trending papers, "
+        "labelled as not matched to you.",
     )
 
     class Meta:

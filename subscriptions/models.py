@@ -19,6 +19,9 @@ DEFAULT_MAX_PAPERS = 10
 # The largest digest (this many papers, longest real abstracts, plus the trending ones) must
 # stay under Gmail's ~102 KB clipping: tests/test_email_size.py holds it under 90 KB.
 MAX_PAPERS = 25
+# Below the matched papers, a digest lists up to this many of the day's trending papers, labelled
+# as not matched to the reader: on top of their "matched papers per email", as the form says.
+TRENDING_PAPERS = 3
 
 
 @cache

@@ -84,16 +84,18 @@ def test_trending_today_lists_the_top_upvoted_papers_not_already_for_you():
     ) in mail.outbox[0].body
 
 
-def test_trending_papers_count_within_the_papers_per_email_the_reader_chose():
+def test_trending_papers_come_on_top_of_the_matched_papers_per_email_counted_apart():
     load_day()
     make_subscriber("ada@example.com", "reinforcement learning", max_papers=3)
     send_edition()
 
     (message,) = mail.outbox
     html = html_of(message)
-    assert section_of(html, "For you").count('class="card"') == 3
-    assert ">Trending today</p>" not in html  # at most 3 papers per email, as asked
-    assert "3 new papers matched your interests today\n" in message.body
+    assert section_of(html, "For you").count('class="card"') == 3  # at most 3 matched papers, as asked
+    assert section_of(html, "Trending today").count('class="card"') == TRENDING_COUNT
+    assert f"3 new papers matched your interests today; below, {TRENDING_COUNT} trending papers, not matched" in (
+        message.body
+    )
 
 
 def test_subscriber_without_topics_gets_only_the_days_trending_papers():

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from functools import cache
 
-from digest.management.commands.ingest_papers import SAMPLE_DAY
+from digest.matching.evaluation.harness import SAMPLE_DAY as SEED_DAY  # the issue's first-day email was on it
 from digest.matching.ranker import Match, rank_papers
 from digest.matching.text import query_terms, tokens
 from digest.sources import PaperRecord, parse_hf_items
@@ -17,7 +17,7 @@ RNN_REVIEW = "A Critical Review of Recurrent Neural Networks for Sequence Learni
 
 @cache
 def sample_papers() -> tuple[PaperRecord, ...]:
-    return tuple(parse_hf_items(json.loads(SAMPLE_DAY.read_bytes())))
+    return tuple(parse_hf_items(json.loads(SEED_DAY.read_bytes())))
 
 
 def rank(*topics: str, threshold: float = THRESHOLD, limit: int = EVERYTHING) -> list[Match]:
