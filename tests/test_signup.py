@@ -248,3 +248,27 @@ def test_a_repeated_checkbox_value_is_stored_once(sign_up):
     sign_up(categories=["cs.RO", "cs.RO"])
 
     assert Subscriber.objects.get().interest_values("category") == ["cs.RO"]
+
+
+@pytest.mark.parametrize(("typed", "stored"), [("Berlin", "Europe/Berlin"), ("new york", "America/New_York")])
+def test_a_city_that_names_one_time_zone_is_taken_as_that_zone(sign_up, typed, stored):
+    sign_up(timezone=typed)
+
+    assert Subscriber.objects.get().timezone == stored
+
+
+def test_an_ambiguous_city_suggests_its_zones(sign_up):
+    page = sign_up(timezone="Buenos Aires").content.decode()
+
+    assert "could be America/Argentina/Buenos_Aires or America/Buenos_Aires: please pick one." in page
+    assert not Subscriber.objects.exists()
+
+
+def test_the_banner_links_to_each_invalid_field_and_the_first_gets_autofocus(sign_up):
+    page = sign_up(email="not-an-address", timezone="Mars/Olympus_Mons").content.decode()
+
+    banner = page[page.index('role="alert"') : page.index("</div>", page.index('role="alert"'))]
+    assert '<a href="#id_email">Email address</a>: Enter a valid email address.' in banner
+    assert '<a href="#id_timezone">Your time zone</a>: “Mars/Olympus_Mons” is not a time zone we know' in banner
+    assert page.count("autofocus") == 1
+    assert 'id="id_email"' in page[page.index("autofocus") - 300 : page.index("autofocus") + 300]

@@ -124,6 +124,18 @@ def test_signup_errors_show_next_to_their_fields_without_javascript(chromium, li
         assert "plain words" in page.locator("#id_topics_error").inner_text()
         save_screenshot(page, "signup-errors-390")
         assert not Subscriber.objects.exists()
+
+        # Only the time zone, far down the form, is wrong: the reader lands on it.
+        page.get_by_label("Email address").fill("ada@example.com")
+        page.get_by_label("Topics").fill("robots")
+        page.get_by_label("Your time zone").fill("Mars")
+        page.get_by_role("button", name="Sign up").click()
+        assert page.evaluate("document.activeElement.id") == "id_timezone"
+        assert page.locator("#id_timezone").evaluate("e => e.getBoundingClientRect().top") < PHONE["height"]
+        page.evaluate("window.scrollTo(0, 0)")
+        page.get_by_role("link", name="Your time zone").click()  # the banner's anchor, no script
+        assert page.url.endswith("#id_timezone")
+        assert 0 <= page.locator("#id_timezone").evaluate("e => e.getBoundingClientRect().top") < PHONE["height"]
     finally:
         context.close()
 
