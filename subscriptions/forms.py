@@ -113,12 +113,12 @@ class PreferencesForm(forms.ModelForm):
         fields = ["frequency", "weekly_day", "send_hour", "timezone", "max_papers"]
         labels = {
             "frequency": "How often",
-            "weekly_day": "Day for the weekly email",
+            "weekly_day": "Day (weekly only)",
             "send_hour": "Send at (your local time)",
             "timezone": "Your time zone",
         }
         help_texts = {
-            "weekly_day": "Only used for the weekly email, which covers the past seven days.",
+            "weekly_day": "The weekly email comes on this day and covers the past seven days.",
             "send_hour": "",
             "timezone": "A city such as Berlin, or a name like Europe/Paris or America/New_York.",
         }

@@ -115,6 +115,7 @@ def test_signup_errors_show_next_to_their_fields_without_javascript(chromium, li
     try:
         page.goto(live_server.url + "/")
         assert page.get_by_label("Your time zone").input_value() == "UTC"  # the default without JS
+        expect(page.get_by_label("Day (weekly only)")).to_be_visible()  # with Daily chosen: the label says so
         page.get_by_label("Email address").fill("not an address")
         page.get_by_label("Topics").fill("<script>alert(1)</script>")
         page.get_by_role("button", name="Sign up").click()
@@ -140,11 +141,17 @@ def test_signup_errors_show_next_to_their_fields_without_javascript(chromium, li
         context.close()
 
 
-def test_the_time_zone_is_prefilled_from_the_browser(chromium, live_server):
+def test_the_time_zone_is_prefilled_and_the_weekly_day_shows_only_for_weekly(chromium, live_server):
     context = chromium.new_context(viewport=DESKTOP, timezone_id="Asia/Tokyo")
     page = context.new_page()
     try:
         page.goto(live_server.url + "/")
         assert page.get_by_label("Your time zone").input_value() == "Asia/Tokyo"
+        day = page.get_by_label("Day (weekly only)")
+        expect(day).to_be_hidden()  # Daily is the default
+        page.get_by_role("radio", name="Weekly").check()
+        expect(day).to_be_visible()
+        page.get_by_role("radio", name="Daily").check()
+        expect(day).to_be_hidden()
     finally:
         context.close()
