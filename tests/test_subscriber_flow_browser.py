@@ -116,6 +116,13 @@ def test_signup_errors_show_next_to_their_fields_without_javascript(chromium, li
         page.goto(live_server.url + "/")
         assert page.get_by_label("Your time zone").input_value() == "UTC"  # the default without JS
         expect(page.get_by_label("Day (weekly only)")).to_be_visible()  # with Daily chosen: the label says so
+        # On the phone the sample email comes first, collapsed, within the first screen.
+        sample = page.get_by_text("See what the email looks like")
+        assert sample.evaluate("e => e.getBoundingClientRect().bottom") < PHONE["height"]
+        expect(page.get_by_label("A sample digest email")).to_be_hidden()
+        sample.click()
+        expect(page.get_by_label("A sample digest email")).to_be_visible()
+        save_screenshot(page, "signup-sample-open-390")
         page.get_by_label("Email address").fill("not an address")
         page.get_by_label("Topics").fill("<script>alert(1)</script>")
         page.get_by_role("button", name="Sign up").click()
