@@ -91,3 +91,17 @@ def test_staff_log_in_and_see_the_dashboard_update_itself(browser_page, live_ser
     save_screenshot(page, "dashboard-1280-dark")
     page.set_viewport_size({"width": 390, "height": 844})
     save_screenshot(page, "dashboard-390")
+    # A wide table scrolls inside its card; the page itself never scrolls sideways on a phone.
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+
+    # The subscriber list shows every column at a laptop's width.
+    page.emulate_media(color_scheme="light")
+    page.set_viewport_size({"width": 1280, "height": 900})
+    page.goto(f"{live_server.url}/admin/subscriptions/subscriber/")
+    headers = page.locator("#result_list thead th")
+    assert headers.count() >= 9
+    assert page.evaluate("document.documentElement.scrollWidth") <= 1280
+    for index in range(headers.count()):
+        right = headers.nth(index).evaluate("th => th.getBoundingClientRect().right")
+        assert right <= 1280, f"column {headers.nth(index).inner_text()!r} is cut off"
+    save_screenshot(page, "subscribers-1280")
