@@ -133,8 +133,9 @@ def test_with_images_blocked_the_titles_keep_the_cards_full_width(browser_page, 
                 const title = card.querySelector('.title');
                 const lines = [...title.querySelector('a').getClientRects()];
                 const style = getComputedStyle(card);
+                const inner = parseFloat(style.paddingRight) + parseFloat(style.borderRightWidth);
                 return [Math.max(...lines.map(r => r.right)), lines.length, title.getBoundingClientRect().bottom,
-                        card.getBoundingClientRect().right - parseFloat(style.paddingRight) - parseFloat(style.borderRightWidth)];
+                        card.getBoundingClientRect().right - inner];
             }"""
         )
         thumb_top = card.locator("img.thumb").evaluate("img => img.getBoundingClientRect().top")
