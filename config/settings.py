@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import re
+import sys
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -77,10 +78,24 @@ def env_choice(name: str, default: str, choices: tuple[str, ...]) -> str:
     return value
 
 
+# Servers whose processes each serve from a fixed set of long-lived threads: there a kept
+# connection is reused. Elsewhere connections close after each request or task: runserver starts
+# a thread per request, and each kept connection would stay open until PostgreSQL runs out.
+PERSISTENT_CONNECTION_SERVERS = {"gunicorn", "celery"}
+
+
+def persistent_connections_default(argv: list[str]) -> int:
+    """DATABASE_CONN_MAX_AGE's default for the running program: 60 s under gunicorn and Celery
+    (`gunicorn ...`, `celery ...`, `python -m celery ...`), 0 under runserver, tests and commands."""
+    program = Path(argv[0]) if argv else Path()
+    return 60 if {program.name, program.parent.name} & PERSISTENT_CONNECTION_SERVERS else 0
+
+
 def database_config(name: str, default: str) -> dict:
     value = os.environ.get(name) or default
+    conn_max_age = env_int("DATABASE_CONN_MAX_AGE", persistent_connections_default(sys.argv), 0)
     try:
-        config = dj_database_url.parse(value, conn_max_age=env_int("DATABASE_CONN_MAX_AGE", 60))
+        config = dj_database_url.parse(value, conn_max_age=conn_max_age)
     except ValueError as error:
         raise ImproperlyConfigured(f"{name} is not a database URL we understand: {error}") from None
     if config["ENGINE"] == "django.db.backends.sqlite3":
@@ -373,13 +388,21 @@ CACHES = {
 }
 # An unconfirmed signup (and its confirmation link) lasts this long, then the purge removes it.
 PAPERBOY_CONFIRM_DAYS = env_int("PAPERBOY_CONFIRM_DAYS", 7, 1, 365)
-# Signup attempts allowed per client IP and per address within the window.
+# Within the window: valid posts that may send mail per client network (an IPv4 address or an
+# IPv6 /64; then HTTP 429), and emails sent per mailbox (subscriptions/ratelimit.py).
 PAPERBOY_SIGNUP_LIMIT_PER_IP = env_int("PAPERBOY_SIGNUP_LIMIT_PER_IP", 20, 1)
 PAPERBOY_SIGNUP_LIMIT_PER_ADDRESS = env_int("PAPERBOY_SIGNUP_LIMIT_PER_ADDRESS", 5, 1)
 PAPERBOY_SIGNUP_LIMIT_WINDOW = env_int("PAPERBOY_SIGNUP_LIMIT_WINDOW_SECONDS", 3600, 1)
-# At most one signup email (confirmation or "already subscribed") per address in this many
+# At most one signup email (confirmation or "already subscribed") per subscriber in this many
 # seconds, so a double-clicked form sends one message.
 PAPERBOY_SIGNUP_MAIL_COOLDOWN = env_int("PAPERBOY_SIGNUP_MAIL_COOLDOWN_SECONDS", 60, 0)
+# A mailbox past its limit still gets one email this long after the last, so a stranger's posts
+# never lock its owner out (by default the window shared out by the limit: 12 minutes).
+PAPERBOY_SIGNUP_LIMITED_COOLDOWN = env_int(
+    "PAPERBOY_SIGNUP_LIMITED_COOLDOWN_SECONDS",
+    max(1, PAPERBOY_SIGNUP_LIMIT_WINDOW // PAPERBOY_SIGNUP_LIMIT_PER_ADDRESS),
+    1,
+)
 # Behind a proxy, REMOTE_ADDR is the proxy's: name the META key holding the client's address
 # (e.g. HTTP_X_REAL_IP). Only set it when the proxy overwrites that header.
 PAPERBOY_CLIENT_IP_HEADER = env_str("PAPERBOY_CLIENT_IP_HEADER", "REMOTE_ADDR")

@@ -53,6 +53,7 @@ from celery.utils.time import get_exponential_backoff_interval
 from django.conf import settings
 from django.core.mail import BadHeaderError, EmailMultiAlternatives, get_connection
 from django.core.mail.backends.base import BaseEmailBackend
+from django.core.mail.message import sanitize_address
 from django.db import connection as database
 from django.db import transaction
 from django.db.models import Case, F, Value, When
@@ -437,6 +438,10 @@ def send_one(
         return "skipped"
     try:
         message = render(delivery, papers)
+        check_buildable(message)
+    except BadHeaderError as error:
+        # This message can never be built (its address or a header): trying again changes nothing.
+        return record_failure(delivery, error, result, Failure.REFUSED)
     except DATABASE_UNAVAILABLE:
         raise
     except Exception as error:
@@ -449,7 +454,8 @@ def send_one(
             return "skipped"  # another worker has it, or already sent it
         try:
             connection.send_messages([message])
-        except BadHeaderError as error:
+        except (BadHeaderError, ValueError, UnicodeError) as error:
+            # Raised while Django builds the message, before a byte of it is sent: no lost connection.
             return record_failure(delivery, error, result, Failure.REFUSED)
         except Exception as error:
             code = reply_code(error)
@@ -519,6 +525,17 @@ def render(delivery: Delivery, papers: dict[int, Paper] | None = None) -> EmailM
         papers = Paper.objects.in_bulk({i.paper_id for i in delivery.items.all()})
     items = [DigestItem(papers[i.paper_id], i.why, i.matched_interest) for i in delivery.items.all()]
     return renderer_for(delivery.edition_date).message(delivery.subscriber, items, delivery.message_id)
+
+
+def check_buildable(message: EmailMultiAlternatives) -> None:
+    """Raise BadHeaderError if the SMTP backend would fail to build the envelope of this message:
+    it would do so mid-batch, after the row is claimed, where any error looks like a lost link."""
+    encoding = message.encoding or settings.DEFAULT_CHARSET
+    try:
+        for address in (message.from_email, *message.recipients()):
+            sanitize_address(address, encoding)
+    except (ValueError, IndexError) as error:  # IndexError: what the email package raises on some
+        raise BadHeaderError(f"An address of the message cannot be written: {error}") from error
 
 
 def claim(delivery: Delivery, last_sent: LastSent) -> bool:

@@ -31,7 +31,7 @@ from django.utils.text import Truncator
 from premailer import Premailer
 
 from digest.models import Delivery, Paper
-from subscriptions import links
+from subscriptions import addresses, links
 from subscriptions.models import MAX_PAPERS, Subscriber
 
 log = logging.getLogger(__name__)
@@ -46,7 +46,7 @@ WEEK_DAYS = 7  # a weekly subscriber's window, as deliver.WEEKLY_WINDOW_DAYS pla
 # Every per-recipient value the templates leave a slot for.
 SLOTS = (
     "preheader dateline intro for_you trending trending_heading cards reason web_view_url manage_url "
-    "unsubscribe_url why number day feedback_up feedback_down parts part_end"
+    "unsubscribe_url why number day feedback feedback_up feedback_down footer parts part_end"
 ).split()
 HTML_PARTS = re.compile(r"<!--pb:parts-->.*<!--pb:parts-end-->\n?", re.S)
 HTML_PART = re.compile(r"<!--pb:part (\S+)-->(.*?)<!--pb:part-end-->", re.S)
@@ -169,8 +169,11 @@ class EditionRenderer:
 
     # --- per recipient ------------------------------------------------------------------
 
-    def render(self, subscriber: Subscriber, items: Sequence[DigestItem]) -> Rendered:
-        """The subscriber's digest: matched papers "For you", then the trending ones not listed."""
+    def render(self, subscriber: Subscriber, items: Sequence[DigestItem], shared: bool = False) -> Rendered:
+        """The subscriber's digest: matched papers "For you", then the trending ones not listed.
+        `shared`: for a page anyone with its link may open (the web view, reached from emails
+        and the Atom feed): no link that acts for the subscriber (manage, unsubscribe, 👍/👎)
+        and not their address."""
         if not items:
             raise ValueError(f"A digest needs at least one paper (subscriber {subscriber.pk})")
         weekly = subscriber.frequency == Subscriber.Frequency.WEEKLY
@@ -181,7 +184,7 @@ class EditionRenderer:
         values = self.recipient_values(subscriber, weekly)
         while True:
             values["intro"] = introduction(len(for_you), len(trending), weekly)
-            html = self.fill_html(subscriber.pk, values, for_you, trending, weekly)
+            html = self.fill_html(subscriber.pk, values, for_you, trending, weekly, shared)
             if len(html.encode()) <= GMAIL_CLIP_BYTES or len(for_you) + len(trending) <= 1:
                 break
             # Past Gmail's clipping the footer and its unsubscribe link disappear: drop the last card.
@@ -198,6 +201,9 @@ class EditionRenderer:
         if "\r" in subscriber.email or "\n" in subscriber.email:
             # A definite failure before sending, rather than an SMTP conversation left half done.
             raise BadHeaderError(f"Subscriber {subscriber.pk}'s address contains a newline")
+        if not addresses.is_safe(subscriber.email):
+            # Stored before signup refused such addresses: quoted, control characters, an IP.
+            raise BadHeaderError(f"Subscriber {subscriber.pk}'s address is not one mail can carry safely")
         rendered = self.render(subscriber, items)
         headers = {
             "Message-ID": message_id,
@@ -233,11 +239,18 @@ class EditionRenderer:
         }
 
     def fill_html(
-        self, subscriber_id: int, values: dict, for_you: list[DigestItem], trending: list[DigestItem], weekly: bool
+        self,
+        subscriber_id: int,
+        values: dict,
+        for_you: list[DigestItem],
+        trending: list[DigestItem],
+        weekly: bool,
+        shared: bool = False,
     ) -> str:
         escaped = {key: escape(value) for key, value in values.items()}
         escaped["preheader"] = escape(preheader(for_you or trending))
-        cards = self.cards(self.html_parts, subscriber_id, [*for_you, *trending], weekly, html=True)
+        escaped["footer"] = self.html_parts["footer_shared" if shared else "footer"].fill(escaped)
+        cards = self.cards(self.html_parts, subscriber_id, [*for_you, *trending], weekly, html=True, shared=shared)
         escaped["for_you"] = self.section(self.html_parts["for_you"], cards[: len(for_you)], escaped)
         escaped["trending"] = self.section(self.html_parts["trending"], cards[len(for_you) :], escaped)
         return self.html_layout.fill(escaped)
@@ -257,18 +270,40 @@ class EditionRenderer:
         return part.fill({"cards": "".join(cards), "trending_heading": values["trending_heading"]}) if cards else ""
 
     def cards(
-        self, parts: dict[str, Stencil], subscriber_id: int, items: list[DigestItem], weekly: bool, html: bool
+        self,
+        parts: dict[str, Stencil],
+        subscriber_id: int,
+        items: list[DigestItem],
+        weekly: bool,
+        html: bool,
+        shared: bool = False,
     ) -> list[str]:
         """The filled cards, numbered on through both sections."""
         return [
-            self.card(parts, subscriber_id, item, weekly, html, number) for number, item in enumerate(items, start=1)
+            self.card(parts, subscriber_id, item, weekly, html, number, shared)
+            for number, item in enumerate(items, start=1)
         ]
 
     def card(
-        self, parts: dict[str, Stencil], subscriber_id: int, item: DigestItem, weekly: bool, html: bool, number: int
+        self,
+        parts: dict[str, Stencil],
+        subscriber_id: int,
+        item: DigestItem,
+        weekly: bool,
+        html: bool,
+        number: int,
+        shared: bool = False,
     ) -> str:
         quote = escape if html else str
         paper_id = item.paper.pk
+        feedback = ""
+        if html and not shared:
+            feedback = parts["feedback"].fill(
+                {
+                    "feedback_up": self.feedback_links.html_url([subscriber_id, paper_id, "up"]),
+                    "feedback_down": self.feedback_links.html_url([subscriber_id, paper_id, "down"]),
+                }
+            )
         return parts[f"card-{paper_id}"].fill(
             {
                 "why": quote(item.why),
@@ -276,8 +311,7 @@ class EditionRenderer:
                 "day": (f" · {self.day_labels[paper_id]}" if html else f"\n   Listed {self.day_labels[paper_id]}")
                 if weekly
                 else "",
-                "feedback_up": self.feedback_links.html_url([subscriber_id, paper_id, "up"]) if html else "",
-                "feedback_down": self.feedback_links.html_url([subscriber_id, paper_id, "down"]) if html else "",
+                "feedback": feedback,
             }
         )
 

@@ -1,19 +1,18 @@
 """The emails a subscriber gets about their subscription (not the digest): each is three
-templates, emails/<name>-subject.txt, -body.txt and -body.html, sent once the database
-transaction that called for it has committed."""
+templates, emails/<name>-subject.txt, -body.txt and -body.html, sent by a Celery worker
+(subscriptions/mailing.py), never inside the web request that asked for it."""
 
 from __future__ import annotations
 
 import logging
 import smtplib
 from email.utils import make_msgid
-from functools import partial
 from typing import Any
 
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
-from django.db import transaction
 from django.template.loader import render_to_string
+from django.utils import timezone
 from django.utils.html import strip_tags
 
 from subscriptions import links
@@ -40,43 +39,36 @@ def send_now(name: str, to: str, context: dict[str, Any]) -> None:
     try:
         build(name, to, context).send()
     except (smtplib.SMTPException, OSError):
-        # The page has answered already; the reader can ask again ("resend"), so log, don't raise.
-        log.exception("Could not send the %s email to %s", name, to)
+        # The page answered long ago; the reader can ask again ("resend"), so log, don't raise.
+        log.exception("Could not send the %s email to subscriber address %s", name, to)
 
 
-def send_on_commit(name: str, to: str, context: dict[str, Any]) -> None:
-    """After the rows it talks about are saved: no email about a signup that rolled back."""
-    transaction.on_commit(partial(send_now, name, to, context))
+# What each email says. None of them carries text a visitor typed (topics, names): anyone can
+# ask for these emails to any address, so they say only what Paperboy itself writes.
 
 
-def send_confirmation(subscriber: Subscriber) -> None:
-    send_on_commit(
+def send_confirmation(subscriber: Subscriber, request_id: int | None = None) -> None:
+    send_now(
         "confirm",
         subscriber.email,
         {
-            "confirm_url": links.confirm_url(subscriber.pk),
+            "confirm_url": links.confirm_url(subscriber.pk, request_id),
             "days": settings.PAPERBOY_CONFIRM_DAYS,
-            "topics": subscriber.interest_values("topic"),
             "subscriber": subscriber,
         },
     )
 
 
 def send_already_subscribed(subscriber: Subscriber) -> None:
-    send_on_commit(
-        "already-subscribed",
-        subscriber.email,
-        {"manage_url": subscriber.manage_url, "subscriber": subscriber},
-    )
+    send_now("already-subscribed", subscriber.email, {"manage_url": subscriber.manage_url, "subscriber": subscriber})
 
 
 def send_email_change(subscriber: Subscriber, new_email: str) -> None:
-    send_on_commit(
+    send_now(
         "email-change",
         new_email,
         {
-            "change_url": links.email_change_url(subscriber.pk, new_email),
-            "old_email": subscriber.email,
+            "change_url": links.email_change_url(subscriber.pk, new_email, subscriber.email, timezone.now()),
             "new_email": new_email,
             "days": settings.PAPERBOY_CONFIRM_DAYS,
         },

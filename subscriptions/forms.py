@@ -10,6 +10,7 @@ from django.conf import settings
 from django.db import transaction
 from django.forms.models import construct_instance
 
+from subscriptions import addresses
 from subscriptions.interests import parse_interest_line
 from subscriptions.models import DEFAULT_MAX_PAPERS, MAX_PAPERS, Interest, Subscriber, known_timezones
 
@@ -209,6 +210,30 @@ class PreferencesForm(forms.ModelForm):
         self.instance = subscriber
         return subscriber
 
+    def preferences(self) -> dict:
+        """What the form asks for, as JSON, to apply later (Subscriber.apply_preferences): a
+        signup for a known address takes effect only once that address confirms it."""
+        return {
+            "fields": {name: self.cleaned_data[name] for name in self._meta.fields},
+            "interests": self.interests(),
+        }
+
+
+class AddressField(forms.CharField):
+    """An address as subscriptions/addresses.py accepts it, cleaned to its stored form."""
+
+    widget = forms.EmailInput
+
+    def __init__(self, **kwargs) -> None:
+        super().__init__(max_length=addresses.MAX_LENGTH, strip=True, **kwargs)
+
+    def clean(self, value: str | None) -> str:
+        text = super().clean(value)  # required, and at most MAX_LENGTH, in Django's words
+        try:
+            return addresses.canonical(text)
+        except addresses.UnsafeAddressError as error:
+            raise forms.ValidationError(str(error)) from None
+
 
 def zones_for_city(city: str) -> list[str]:
     """Zones whose full name or last part is `city`, ignoring case, spaces read as underscores."""
@@ -223,20 +248,14 @@ def zones_for_city(city: str) -> list[str]:
 class SignupForm(PreferencesForm):
     # Not a model field here on purpose: the model's unique check would tell a stranger that an
     # address is already subscribed. signup.sign_up handles a known address instead.
-    email = forms.EmailField(
+    email = AddressField(
         label="Email address",
-        max_length=254,
         widget=forms.EmailInput(attrs={"autocomplete": "email", "spellcheck": "false"}),
     )
     field_order = ["email", "topics", "categories", "authors"]
-
-    def clean_email(self) -> str:
-        return self.cleaned_data["email"].strip()
 
 
 class EmailForm(forms.Form):
     """One address: to resend a confirmation, or to move a subscription to."""
 
-    email = forms.EmailField(
-        label="Email address", max_length=254, widget=forms.EmailInput(attrs={"autocomplete": "email"})
-    )
+    email = AddressField(label="Email address", widget=forms.EmailInput(attrs={"autocomplete": "email"}))

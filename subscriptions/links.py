@@ -86,12 +86,18 @@ def web_view_url(subscriber_id: int, edition_date: dt.date) -> str:
 # Links that expire: they prove control of an address at one moment.
 
 
-def confirm_url(subscriber_id: int) -> str:
-    return absolute(reverse("subscriptions:confirm", args=[sign(CONFIRM_SALT, subscriber_id, timestamped=True)]))
+def confirm_url(subscriber_id: int, request_id: int | None = None) -> str:
+    """A new signup's link confirms the pending subscriber; one naming a SignupRequest applies
+    what that request asked for (models.Subscriber.confirm_request)."""
+    payload = subscriber_id if request_id is None else [subscriber_id, request_id]
+    return absolute(reverse("subscriptions:confirm", args=[sign(CONFIRM_SALT, payload, timestamped=True)]))
 
 
-def email_change_url(subscriber_id: int, new_email: str) -> str:
-    token = sign(EMAIL_CHANGE_SALT, [subscriber_id, new_email], timestamped=True)
+def email_change_url(subscriber_id: int, new_email: str, from_email: str, issued_at: dt.datetime) -> str:
+    """Bound to the address it moves from and to the moment it was issued: it works once, and
+    not after any other change of address (Subscriber.change_email)."""
+    payload = [subscriber_id, new_email, from_email, issued_at.isoformat()]
+    token = sign(EMAIL_CHANGE_SALT, payload, timestamped=True)
     return absolute(reverse("subscriptions:email-change", args=[token]))
 
 
@@ -112,16 +118,31 @@ def subscriber_id_from_feed_token(token: str) -> int:
     return unsign_id(FEED_SALT, token)
 
 
-def subscriber_id_from_confirm_token(token: str) -> int:
-    return unsign_id(CONFIRM_SALT, token, max_age=confirm_max_age())
+def confirm_from_token(token: str) -> tuple[int, int | None]:
+    """(subscriber id, the SignupRequest id or None) from a confirmation link."""
+    value = unsign(CONFIRM_SALT, token, max_age=confirm_max_age())
+    match value:
+        case int(subscriber_id) if not isinstance(value, bool):
+            return subscriber_id, None
+        case [int(subscriber_id), int(request_id)] if not isinstance(subscriber_id, bool) and not isinstance(
+            request_id, bool
+        ):
+            return subscriber_id, request_id
+    raise signing.BadSignature("unexpected payload")
 
 
-def email_change_from_token(token: str) -> tuple[int, str]:
-    """(subscriber id, the new address) from an address-change link."""
+def email_change_from_token(token: str) -> tuple[int, tuple[str, str, dt.datetime]]:
+    """(subscriber id, (the new address, the address it moves from, when the link was issued))."""
     value = unsign(EMAIL_CHANGE_SALT, token, max_age=confirm_max_age())
     match value:
-        case [int(subscriber_id), str(new_email)] if not isinstance(subscriber_id, bool):
-            return subscriber_id, new_email
+        case [int(subscriber_id), str(new_email), str(from_email), str(issued)] if not isinstance(subscriber_id, bool):
+            try:
+                return subscriber_id, (new_email, from_email, dt.datetime.fromisoformat(issued))
+            except ValueError:
+                pass
+        case [int(), str()]:
+            # Issued before links were bound to an address: it may have been used already.
+            raise signing.SignatureExpired("an address-change link of the old kind")
     raise signing.BadSignature("unexpected payload")
 
 

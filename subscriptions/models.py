@@ -13,7 +13,7 @@ from django.db import IntegrityError, models, transaction
 from django.db.models.functions import Lower
 from django.utils import timezone
 
-from subscriptions import links
+from subscriptions import addresses, links
 
 DEFAULT_MAX_PAPERS = 10
 # The largest digest (this many papers, longest real abstracts, plus the trending ones) must
@@ -24,6 +24,13 @@ MAX_PAPERS = 25
 @cache
 def known_timezones() -> frozenset[str]:
     return frozenset(available_timezones())
+
+
+def validate_address(address: str) -> None:
+    try:
+        addresses.canonical(address)
+    except addresses.UnsafeAddressError as error:
+        raise ValidationError(str(error)) from None
 
 
 def validate_timezone(name: str) -> None:
@@ -42,8 +49,10 @@ class SubscriberQuerySet(models.QuerySet):
         return self.active().filter(daily | weekly_today)
 
     def with_email(self, email: str) -> SubscriberQuerySet:
-        """Case-insensitive, the way the unique constraint compares (and so using its index)."""
-        return self.alias(email_lower=Lower("email")).filter(email_lower=Lower(models.Value(email)))
+        """In its stored form (addresses.py) and case-insensitive, the way the unique constraint
+        compares (and so using its index)."""
+        stored = addresses.stored_form(email)
+        return self.alias(email_lower=Lower("email")).filter(email_lower=Lower(models.Value(stored)))
 
     def unconfirmed_expired(self, now: dt.datetime) -> SubscriberQuerySet:
         """Signups never confirmed whose last confirmation link has run out. Someone confirmed
@@ -73,7 +82,7 @@ class Subscriber(models.Model):
         SATURDAY = 5, "Saturday"
         SUNDAY = 6, "Sunday"
 
-    email = models.EmailField(max_length=254)
+    email = models.EmailField(max_length=254, validators=[validate_address])
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING, db_index=True)
     created_at = models.DateTimeField(default=timezone.now)
     confirmed_at = models.DateTimeField(null=True, blank=True)
@@ -99,6 +108,9 @@ class Subscriber(models.Model):
     hard_bounces = models.PositiveIntegerField(
         default=0, help_text="Permanent refusals (5xx) of this address; bounced after PAPERBOY_BOUNCES_BEFORE_DISABLE"
     )
+    email_changed_at = models.DateTimeField(
+        null=True, blank=True, help_text="Last move to a new address; address-change links issued before it are void"
+    )
 
     objects = SubscriberQuerySet.as_manager()
 
@@ -120,7 +132,9 @@ class Subscriber(models.Model):
         return self.email
 
     def save(self, *args, **kwargs) -> None:
-        self.email = self.email.strip()
+        # One stored form per mailbox, whoever writes the row (signup, admin, a script), so
+        # the unique constraint holds for every spelling of an address.
+        self.email = addresses.stored_form(self.email)
         super().save(*args, **kwargs)
 
     @property
@@ -170,24 +184,70 @@ class Subscriber(models.Model):
         return self.move({self.Status.ACTIVE}, self.Status.PAUSED)
 
     def resume(self) -> bool:
-        """From paused, or back after an unsubscribe or bounce: the manage link proves the address."""
-        stopped = {self.Status.PAUSED, self.Status.UNSUBSCRIBED, self.Status.BOUNCED}
-        return self.move(stopped, self.Status.ACTIVE, unsubscribed_at=None)
+        """From paused only. Back after an unsubscribe or a bounce takes a new confirmation of
+        the address (a SignupRequest): whoever holds an old manage link may not restart mail."""
+        return self.move({self.Status.PAUSED}, self.Status.ACTIVE)
+
+    @property
+    def must_confirm_to_return(self) -> bool:
+        return self.status in (self.Status.UNSUBSCRIBED, self.Status.BOUNCED)
+
+    def confirm_request(self, request_id: int) -> bool:
+        """The address confirmed what one signup (or "subscribe again") asked for: apply its
+        preferences, if it carries any, and make the subscription active. Each request's link
+        works once, and confirming one voids the others. False if it is used or gone."""
+        with transaction.atomic():
+            request = SignupRequest.objects.select_for_update().filter(pk=request_id, subscriber=self).first()
+            if request is None:
+                return False
+            if request.preferences:
+                self.apply_preferences(request.preferences)
+            Subscriber.objects.filter(pk=self.pk).update(
+                status=self.Status.ACTIVE, confirmed_at=timezone.now(), unsubscribed_at=None, hard_bounces=0
+            )
+            self.signup_requests.all().delete()
+        self.refresh_from_db()
+        return True
+
+    def apply_preferences(self, preferences: dict) -> None:
+        """What PreferencesForm.preferences() stored: settings and every kind of interest."""
+        for name, value in preferences["fields"].items():
+            setattr(self, name, value)
+        with transaction.atomic():
+            self.save(update_fields=list(preferences["fields"]))
+            self.replace_interests(preferences["interests"])
 
     def move(self, from_statuses: set[str], to_status: str, **fields) -> bool:
         changed = Subscriber.objects.filter(pk=self.pk, status__in=from_statuses).update(status=to_status, **fields)
         self.refresh_from_db()
         return changed == 1
 
-    def change_email(self, new_email: str) -> bool:
-        """Move the subscription to a new address; False if another subscription has it."""
+    class EmailChange(models.TextChoices):
+        DONE = "done"
+        TAKEN = "taken"  # another subscription has the new address
+        STALE = "stale"  # the link is used, or the address has changed since it was issued
+
+    def can_change_email(self, from_email: str, issued_at: dt.datetime) -> bool:
+        """Whether an address-change link issued at `issued_at` for `from_email` still works."""
+        moved_since = self.email_changed_at is not None and self.email_changed_at >= issued_at
+        return self.email.casefold() == addresses.stored_form(from_email).casefold() and not moved_since
+
+    def change_email(self, new_email: str, from_email: str, issued_at: dt.datetime) -> str:
+        """Move the subscription to `new_email`, if it is still at `from_email` and has not
+        moved since the link was issued at `issued_at`: so each link works once, and an old one
+        (A->B, then B->C) cannot move it back. One guarded UPDATE: two posts apply it once."""
+        not_moved_since = models.Q(email_changed_at__isnull=True) | models.Q(email_changed_at__lt=issued_at)
         try:
             with transaction.atomic():  # a savepoint, so a caller's transaction survives the conflict
-                Subscriber.objects.filter(pk=self.pk).update(email=new_email.strip())
+                moved = (
+                    Subscriber.objects.filter(not_moved_since, pk=self.pk)
+                    .with_email(from_email)
+                    .update(email=addresses.stored_form(new_email), email_changed_at=timezone.now())
+                )
         except IntegrityError:
-            return False
+            return self.EmailChange.TAKEN
         self.refresh_from_db()
-        return True
+        return self.EmailChange.DONE if moved else self.EmailChange.STALE
 
     def claim_signup_mail(self) -> bool:
         """True for at most one caller per cooldown: a double-posted form sends one email."""
@@ -233,3 +293,26 @@ class Interest(models.Model):
 
     def __str__(self) -> str:
         return self.value if self.kind == self.Kind.TOPIC else f"{self.get_kind_display()}: {self.value}"
+
+
+class SignupRequestQuerySet(models.QuerySet):
+    def expired(self, now: dt.datetime) -> SignupRequestQuerySet:
+        return self.filter(created_at__lt=now - dt.timedelta(days=settings.PAPERBOY_CONFIRM_DAYS))
+
+
+class SignupRequest(models.Model):
+    """What a signup for an address we already know asked for (its preferences), or, without
+    any, a request to start digests again after an unsubscribe or a bounce. Nothing changes
+    until the address follows the confirmation link naming this row (Subscriber.confirm_request):
+    a stranger's signup cannot overwrite a former subscriber's settings. Kept here rather than
+    signed into the link: twenty long topics and authors would make a link longer than many
+    servers and mail clients take."""
+
+    subscriber = models.ForeignKey(Subscriber, on_delete=models.CASCADE, related_name="signup_requests")
+    preferences = models.JSONField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+
+    objects = SignupRequestQuerySet.as_manager()
+
+    def __str__(self) -> str:
+        return f"Signup request {self.pk} for subscriber {self.subscriber_id}"

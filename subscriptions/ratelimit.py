@@ -1,45 +1,81 @@
-"""Fixed-window counters in Django's cache (Redis in production, so every web process shares
-them). Used to keep signup from being turned into a way to mail strangers."""
+"""Counters in Django's cache (Redis in production, so every web process and worker shares
+them) that keep signup from being turned into a way to mail strangers, without letting a
+stranger lock an address's owner out.
+
+Two limits:
+- per client network (an IPv4 address, or an IPv6 /64, which one host usually holds whole):
+  the requests that could send mail, i.e. valid posts; a form with errors costs nothing;
+- per mailbox (addresses.mailbox_key: case, quotes and +tags do not make another one): the
+  emails actually sent to it, counted where they are sent (subscriptions/mailing.py). Past the
+  limit the mailbox still gets one email per PAPERBOY_SIGNUP_LIMITED_COOLDOWN, so its owner can
+  always get in, and the page says the same whether an email went or not.
+"""
 
 from __future__ import annotations
 
 import hashlib
+import ipaddress
 
 from django.conf import settings
 from django.core.cache import cache
 from django.http import HttpRequest
 
+from subscriptions import addresses
 
-def allow(scope: str, key: str, limit: int, window_seconds: int) -> bool:
-    """Count one attempt for (scope, key); False once more than `limit` were made in the window."""
+IPV6_GROUP_PREFIX = 64
+
+
+def cache_key(scope: str, key: str) -> str:
     # Hashed: addresses and IPs stay out of the cache's key space (and its logs).
-    cache_key = f"ratelimit:{scope}:{hashlib.sha256(key.encode()).hexdigest()}"
-    cache.add(cache_key, 0, timeout=window_seconds)  # starts the window; a no-op while it runs
+    return f"ratelimit:{scope}:{hashlib.sha256(key.encode()).hexdigest()}"
+
+
+def count(scope: str, key: str, window_seconds: int) -> int:
+    """Count one for (scope, key) in a fixed window; the count so far, this one included."""
+    name = cache_key(scope, key)
+    cache.add(name, 0, timeout=window_seconds)  # starts the window; a no-op while it runs
     try:
-        count = cache.incr(cache_key)
+        return cache.incr(name)
     except ValueError:  # the window ran out between add and incr
-        cache.add(cache_key, 1, timeout=window_seconds)
-        count = 1
-    return count <= limit
+        cache.add(name, 1, timeout=window_seconds)
+        return 1
 
 
 def client_ip(request: HttpRequest) -> str:
     return request.META.get(settings.PAPERBOY_CLIENT_IP_HEADER) or request.META.get("REMOTE_ADDR", "")
 
 
-def allow_signup_from(request: HttpRequest) -> bool:
-    return allow(
-        "signup-ip",
-        client_ip(request),
-        settings.PAPERBOY_SIGNUP_LIMIT_PER_IP,
-        settings.PAPERBOY_SIGNUP_LIMIT_WINDOW,
+def client_network(request: HttpRequest) -> str:
+    """The unit one client holds: its IPv4 address, or its IPv6 /64 (one host gets a whole /64,
+    so counting single IPv6 addresses would give it 2**64 allowances)."""
+    text = client_ip(request).strip()
+    try:
+        ip = ipaddress.ip_address(text.split("%", 1)[0])
+    except ValueError:
+        return text  # not an address (a misconfigured header): still one key per value
+    if isinstance(ip, ipaddress.IPv6Address):
+        if ip.ipv4_mapped:
+            return str(ip.ipv4_mapped)
+        return str(ipaddress.IPv6Network(f"{ip}/{IPV6_GROUP_PREFIX}", strict=False))
+    return str(ip)
+
+
+def allow_request_from(request: HttpRequest) -> bool:
+    """Count one valid post that may send mail from this client's network; False past the limit."""
+    return (
+        count("signup-ip", client_network(request), settings.PAPERBOY_SIGNUP_LIMIT_WINDOW)
+        <= settings.PAPERBOY_SIGNUP_LIMIT_PER_IP
     )
 
 
-def allow_signup_for(email: str) -> bool:
-    return allow(
-        "signup-address",
-        email.casefold(),
-        settings.PAPERBOY_SIGNUP_LIMIT_PER_ADDRESS,
-        settings.PAPERBOY_SIGNUP_LIMIT_WINDOW,
-    )
+def claim_mail_to(address: str) -> bool:
+    """True if one more web-triggered email may go to this address's mailbox now, and counts it:
+    at most PAPERBOY_SIGNUP_LIMIT_PER_ADDRESS in the window; past that, one per
+    PAPERBOY_SIGNUP_LIMITED_COOLDOWN since the last, so the owner is never shut out for long.
+    (A subscriber's own row adds PAPERBOY_SIGNUP_MAIL_COOLDOWN: a double click sends one.)"""
+    mailbox = addresses.mailbox_key(address)
+    limited_cooldown = cache_key("mail-limited", mailbox)
+    if count("mail-sent", mailbox, settings.PAPERBOY_SIGNUP_LIMIT_WINDOW) <= settings.PAPERBOY_SIGNUP_LIMIT_PER_ADDRESS:
+        cache.set(limited_cooldown, 1, timeout=settings.PAPERBOY_SIGNUP_LIMITED_COOLDOWN)
+        return True
+    return cache.add(limited_cooldown, 1, timeout=settings.PAPERBOY_SIGNUP_LIMITED_COOLDOWN)

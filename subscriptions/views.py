@@ -12,11 +12,11 @@ from django.shortcuts import redirect, render
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods, require_POST
 
-from subscriptions import emails, extensions, links, ratelimit, signup
+from subscriptions import extensions, links, ratelimit, signup
 from subscriptions.forms import EmailForm, PreferencesForm, SignupForm
 from subscriptions.models import Subscriber, known_timezones
 
-LIMITED_MESSAGE = "Too many sign-up attempts from here or for this address. Please try again in an hour."
+LIMITED_MESSAGE = "Too many sign-up attempts from here. Please try again in an hour."
 
 
 def bad_link(request: HttpRequest, status: int = 400) -> HttpResponse:
@@ -70,12 +70,12 @@ def home(request: HttpRequest) -> HttpResponse:
     if request.method != "POST":
         return signup_page(request, SignupForm())
     form = SignupForm(request.POST)
-    if not ratelimit.allow_signup_from(request):
-        return signup_page(request, form, status=429)
     if not form.is_valid():
-        return signup_page(request, form)
-    if not ratelimit.allow_signup_for(form.cleaned_data["email"]):
+        return signup_page(request, form)  # costs no allowance: it sends nothing
+    if not ratelimit.allow_request_from(request):
         return signup_page(request, form, status=429)
+    # Whatever the address's state or its mailbox's limit, the same page: the worker decides
+    # what to send (subscriptions/mailing.py).
     signup.sign_up(form)
     return check_inbox(request, form.cleaned_data["email"])
 
@@ -104,15 +104,12 @@ def check_inbox(request: HttpRequest, email: str) -> HttpResponse:
 def resend(request: HttpRequest) -> HttpResponse:
     """Ask for the confirmation link again."""
     form = EmailForm(request.POST or None)
-    if request.method == "POST":
-        if not ratelimit.allow_signup_from(request):
+    if request.method == "POST" and form.is_valid():
+        if not ratelimit.allow_request_from(request):
             return render(request, "subscriptions/resend.html", {"form": form, "limited": LIMITED_MESSAGE}, status=429)
-        if form.is_valid():
-            if not ratelimit.allow_signup_for(form.cleaned_data["email"]):
-                context = {"form": form, "limited": LIMITED_MESSAGE}
-                return render(request, "subscriptions/resend.html", context, status=429)
-            signup.resend_confirmation(form.cleaned_data["email"])
-            return check_inbox(request, form.cleaned_data["email"])
+        # One path for every address: no lookup here, the worker does it.
+        signup.resend_confirmation(form.cleaned_data["email"])
+        return check_inbox(request, form.cleaned_data["email"])
     return render(request, "subscriptions/resend.html", {"form": form})
 
 
@@ -120,12 +117,22 @@ def resend(request: HttpRequest) -> HttpResponse:
 
 
 @require_http_methods(["GET", "POST"])
-@with_subscriber(links.subscriber_id_from_confirm_token)
-def confirm(request: HttpRequest, subscriber: Subscriber, token: str) -> HttpResponse:
-    """GET shows a button and changes nothing (mail scanners open links); POST confirms."""
-    if request.method == "POST":
-        subscriber.confirm()
-    if subscriber.status == Subscriber.Status.PENDING:
+def confirm(request: HttpRequest, token: str) -> HttpResponse:
+    """GET shows a button and changes nothing (mail scanners open links); POST confirms: a new
+    signup, or what a SignupRequest asked for (preferences, or coming back after leaving)."""
+    followed = follow_link(request, token, links.confirm_from_token)
+    if isinstance(followed, HttpResponse):
+        return followed
+    subscriber, request_id = followed
+    if request_id is None:
+        if request.method == "POST":
+            subscriber.confirm()
+        waiting = subscriber.status == Subscriber.Status.PENDING
+    else:
+        if request.method == "POST":
+            subscriber.confirm_request(request_id)
+        waiting = subscriber.signup_requests.filter(pk=request_id).exists()
+    if waiting:
         return render(request, "subscriptions/confirm.html", {"subscriber": subscriber})
     return render(request, "subscriptions/confirmed.html", {"subscriber": subscriber})
 
@@ -170,6 +177,11 @@ def manage_status(request: HttpRequest, subscriber: Subscriber, token: str) -> H
     action = request.POST.get("action")
     if action == "pause" and subscriber.pause():
         messages.success(request, "Paused. No digests until you resume.")
+    elif action == "resume" and subscriber.must_confirm_to_return:
+        signup.ask_to_return(subscriber)
+        messages.success(
+            request, f"We sent a confirmation link to {subscriber.email}. Digests start again once you follow it."
+        )
     elif action == "resume" and subscriber.resume():
         messages.success(request, "Resumed. Your next digest comes at your usual time.")
     return redirect("subscriptions:manage", token=token)
@@ -180,14 +192,15 @@ def manage_status(request: HttpRequest, subscriber: Subscriber, token: str) -> H
 def change_email(request: HttpRequest, subscriber: Subscriber, token: str) -> HttpResponse:
     """Send a link to the new address; the change happens only when it is followed."""
     form = EmailForm(request.POST)
-    if not (ratelimit.allow_signup_from(request) and ratelimit.allow_signup_for(request.POST.get("email", ""))):
-        form.add_error(None, LIMITED_MESSAGE)
-        return manage_page(request, subscriber, token, email_form=form, status=429)
     if form.is_valid() and form.cleaned_data["email"].casefold() == subscriber.email.casefold():
         form.add_error("email", "That is the address you already use.")
     if not form.is_valid():
         return manage_page(request, subscriber, token, email_form=form)
-    emails.send_email_change(subscriber, form.cleaned_data["email"])
+    if not ratelimit.allow_request_from(request):
+        form.add_error(None, LIMITED_MESSAGE)
+        return manage_page(request, subscriber, token, email_form=form, status=429)
+    # The cleaned address (its stored form) is what is limited and mailed, never the raw POST.
+    signup.ask_for_email_change(subscriber, form.cleaned_data["email"])
     messages.success(
         request,
         f"We sent a link to {form.cleaned_data['email']}. Your address changes when you follow it; "
@@ -202,12 +215,17 @@ def email_change(request: HttpRequest, token: str) -> HttpResponse:
     followed = follow_link(request, token, links.email_change_from_token)
     if isinstance(followed, HttpResponse):
         return followed
-    subscriber, new_email = followed
+    subscriber, (new_email, from_email, issued_at) = followed
     context = {"subscriber": subscriber, "new_email": new_email}
-    if request.method == "GET":
-        return render(request, "subscriptions/email_change.html", context)
-    if not subscriber.change_email(new_email):
+    stale = not subscriber.can_change_email(from_email, issued_at)
+    if request.method == "GET" or stale:
+        # A used link, or one issued before the address last changed, moves nothing.
+        return render(request, "subscriptions/email_change.html", {**context, "stale": stale})
+    outcome = subscriber.change_email(new_email, from_email, issued_at)
+    if outcome == Subscriber.EmailChange.TAKEN:
         return render(request, "subscriptions/email_change_taken.html", context, status=409)
+    if outcome == Subscriber.EmailChange.STALE:
+        return render(request, "subscriptions/email_change.html", {**context, "stale": True})
     messages.success(request, f"Done: digests now go to {new_email}.")
     return redirect(links.manage_url(subscriber.pk))
 

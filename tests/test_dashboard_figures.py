@@ -12,7 +12,9 @@ from collections import Counter
 import pytest
 import time_machine
 from django.core.management import call_command
+from django.utils.formats import date_format
 
+from digest.management.commands.ingest_papers import SAMPLE_DATE
 from digest.models import Delivery, DeliveryItem, Edition, Paper
 from subscriptions.models import Subscriber
 from tests.digest_mail import send_edition, text_part
@@ -21,8 +23,8 @@ from tests.html_pages import admin_column, by_id, parse_valid, text_of
 
 pytestmark = pytest.mark.django_db
 
-SAMPLE_DATE = dt.date(2025, 9, 3)
-TODAY = dt.datetime(2025, 10, 20, 10, 0, tzinfo=dt.UTC)  # the sample day is weeks old, as under `make run`
+# The sample day is weeks old, as under `make run`.
+TODAY = dt.datetime.combine(SAMPLE_DATE + dt.timedelta(days=47), dt.time(10), tzinfo=dt.UTC)
 
 
 @pytest.fixture
@@ -85,7 +87,10 @@ def test_every_dashboard_figure_agrees_with_the_rows(staff_client, three_digests
     # Health and the dashboard agree: today's ingest read nothing from any of its five sources.
     today = Edition.objects.get(date=TODAY.date())
     assert len(today.source_report) == 5 and all("error" in r for r in today.source_report.values())
-    assert text_of(by_id(page, "pb-last-ingest")) == "Last ingest, for 2025-10-20: ⚠ no source could be read (5 tried)"
+    assert (
+        text_of(by_id(page, "pb-last-ingest"))
+        == f"Last ingest, for {TODAY:%Y-%m-%d}: ⚠ no source could be read (5 tried)"
+    )
     with time_machine.travel(TODAY):
         health = staff_client.get("/healthz?check=ingest")
     assert health.status_code == 503 and health.json()["checks"]["ingest"]["status"] == "fail"
@@ -114,7 +119,7 @@ def test_every_admin_list_figure_agrees_with_the_rows_and_the_emails(staff_clien
 
     editions = parse_valid(staff_client.get("/admin/digest/edition/").content, "the editions list")
     dates = admin_column(editions, "date")
-    sample_row = dates.index("Sept. 3, 2025")
+    sample_row = dates.index(date_format(SAMPLE_DATE))
     listed_that_day = Paper.objects.filter(edition_date=SAMPLE_DATE).count()
     assert admin_column(editions, "papers_listed")[sample_row] == str(listed_that_day)
     assert admin_column(editions, "sent_count")[sample_row] == "3"

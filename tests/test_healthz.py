@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import time
 from email.utils import make_msgid
 
 import pytest
@@ -147,3 +148,26 @@ def test_healthz_needs_no_login_answers_head_and_takes_no_posts(client, now):
     assert client.get("/healthz").status_code == 200
     assert client.head("/healthz").status_code == 200
     assert client.post("/healthz").status_code == 405
+
+
+def test_repeated_checks_run_once_each(client, now):
+    ingested(now)
+
+    response = client.get("/healthz?" + "&".join(["check=broker", "check=database", "check=broker"]))
+
+    assert response.status_code == 200
+    assert list(response.json()["checks"]) == ["broker", "database"]
+
+
+def test_a_long_list_of_checks_is_a_clear_400_and_costs_nothing(client):
+    started = time.perf_counter()
+    response = client.get("/healthz?" + "&".join(["check=broker"] * 300))
+    elapsed = time.perf_counter() - started
+
+    assert response.status_code == 400
+    assert response.json() == {"error": "at most 8 check parameters"}
+    assert elapsed < 0.1  # no connection was opened for it
+
+
+def test_an_unknown_check_among_known_ones_is_a_400(client):
+    assert client.get("/healthz?check=database&check=nope").status_code == 400

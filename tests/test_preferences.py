@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import xml.etree.ElementTree as ET
 
 import pytest
+from django.core import mail
 from django.utils import timezone
 from django.utils.html import escape
 
@@ -15,9 +17,10 @@ from subscriptions import links
 from subscriptions.models import Subscriber
 from tests.digest_mail import send_edition
 from tests.factories import EDITION_DATE, load_day, make_subscriber
-from tests.signup_helpers import path_of, signup_data
+from tests.signup_helpers import links_in, path_of, post, signup_data
 
-pytestmark = pytest.mark.django_db
+# Web-triggered emails are Celery tasks: run them inline, into mail.outbox.
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("eager_celery")]
 ATOM = "{http://www.w3.org/2005/Atom}"
 
 
@@ -124,15 +127,25 @@ def test_pause_stops_digests_and_resume_restarts_them(client, ada, smtp):
     assert [m["To"] for m in smtp.messages] == ["ada@example.com"]
 
 
-def test_an_unsubscribed_reader_can_subscribe_again_from_the_page(client, ada):
+def test_an_unsubscribed_reader_can_subscribe_again_from_the_page(client, ada, django_capture_on_commit_callbacks):
     ada.unsubscribe()
+    Subscriber.objects.filter(pk=ada.pk).update(signup_mail_sent_at=timezone.now() - dt.timedelta(days=30))
 
     page = client.get(manage_path(ada)).content.decode()
     assert "Subscribe again" in page
-    client.post(f"{manage_path(ada)}status/", {"action": "resume"})
+    answer = post(client, django_capture_on_commit_callbacks, f"{manage_path(ada)}status/", {"action": "resume"})
 
+    # The manage link alone does not restart mail: the address confirms again (issue 15, probe 5).
+    assert "We sent a confirmation link to ada@example.com" in client.get(answer["Location"]).content.decode()
+    ada.refresh_from_db()
+    assert ada.status == Subscriber.Status.UNSUBSCRIBED
+    (message,) = mail.outbox
+    assert message.to == ["ada@example.com"] and message.subject == "Confirm your Paperboy subscription"
+    (link,) = [link for link in links_in(message) if "/confirm/" in link]
+    client.post(path_of(link))
     ada.refresh_from_db()
     assert ada.status == Subscriber.Status.ACTIVE and ada.unsubscribed_at is None
+    assert ada.interest_values("topic") == ["reinforcement learning"]  # their preferences, as they were
 
 
 def test_the_unsubscribe_button_posts_to_the_unsubscribe_link(client, ada):

@@ -13,7 +13,7 @@ from django.test import Client
 from subscriptions.models import Interest, Subscriber
 from tests.signup_helpers import signup_data
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("eager_celery")]
 
 
 def test_simultaneous_double_post_stores_one_subscriber_and_sends_one_email():

@@ -16,7 +16,7 @@ from tests.conftest import save_screenshot, wait_until
 from tests.digest_mail import send_edition, text_part
 from tests.factories import load_day
 
-pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("eager_celery")]
 
 PHONE = {"width": 390, "height": 844}
 DESKTOP = {"width": 1280, "height": 900}

@@ -7,6 +7,7 @@ from collections.abc import Callable
 
 import pytest
 from django.core import signing
+from django.utils import timezone
 
 from subscriptions import links
 from subscriptions.models import Subscriber
@@ -24,7 +25,10 @@ PAGES: dict[str, tuple[Callable[[Subscriber], str], str]] = {
     "data": (lambda s: links.data_url(s.pk), '"email": "ada@example.com"'),
     "feed": (lambda s: links.feed_url(s.pk), "Paperboy digests for ada@example.com"),
     "confirm": (lambda s: links.confirm_url(s.pk), "Confirm your subscription"),
-    "email-change": (lambda s: links.email_change_url(s.pk, "ada@new.example.org"), "Change your address"),
+    "email-change": (
+        lambda s: links.email_change_url(s.pk, "ada@new.example.org", s.email, timezone.now()),
+        "Change your address",
+    ),
 }
 
 

@@ -30,7 +30,9 @@ def web_view(request: HttpRequest, token: str) -> HttpResponse:
     )
     if delivery is None:
         return render(request, "subscriptions/bad_link.html", status=404)
-    rendered = renderer_for(edition_date).render(delivery.subscriber, delivery_items(delivery))
+    # The link is in every email and in the Atom feed, and gets forwarded: the page it opens
+    # must not hand over the subscription (no manage, unsubscribe or rating links).
+    rendered = renderer_for(edition_date).render(delivery.subscriber, delivery_items(delivery), shared=True)
     response = HttpResponse(rendered.html)
     # The address carries the subscriber's token: keep it out of search engines and Referer headers.
     response["X-Robots-Tag"] = "noindex, nofollow"
