@@ -101,7 +101,10 @@ def test_staff_log_in_and_see_the_dashboard_update_itself(browser_page, live_ser
     headers = page.locator("#result_list thead th")
     assert headers.count() >= 9
     assert page.evaluate("document.documentElement.scrollWidth") <= 1280
+    # Django's .results box scrolls a too-wide table inside itself: nothing may be hidden there either.
+    visible_right = page.locator(".results").evaluate("box => box.getBoundingClientRect().right")
+    assert page.locator(".results").evaluate("box => box.scrollWidth <= box.clientWidth")
     for index in range(headers.count()):
         right = headers.nth(index).evaluate("th => th.getBoundingClientRect().right")
-        assert right <= 1280, f"column {headers.nth(index).inner_text()!r} is cut off"
+        assert right <= min(visible_right, 1280), f"column {headers.nth(index).inner_text()!r} is cut off"
     save_screenshot(page, "subscribers-1280")

@@ -34,7 +34,7 @@ def test_home_page_is_the_signup_form_with_a_sample_and_todays_papers(client):
     for label in ["Email address", "Topics", "arXiv categories", "Authors to follow", "How often", "Your time zone"]:
         assert label in page
     assert "Robotics (cs.RO)" in page and "stat.ML" in page
-    assert "What the email looks like" in page and "once a day or once a week" in page
+    assert "See what the email looks like" in page and "once a day or once a week" in page
     assert "Today's most upvoted papers" in page
 
 
