@@ -289,3 +289,29 @@ def test_the_banner_links_to_each_invalid_field_and_the_first_gets_autofocus(sig
     assert '<a href="#id_timezone">Your time zone</a>: “Mars/Olympus_Mons” is not a time zone we know' in banner
     assert page.count("autofocus") == 1
     assert 'id="id_email"' in page[page.index("autofocus") - 300 : page.index("autofocus") + 300]
+
+
+def test_signing_up_new_or_known_says_the_same_true_thing(client, sign_up):
+    new = sign_up(email="new@example.com").content.decode()
+    make_subscriber("ada@example.com", "robots", signup_mail_sent_at=timezone.now() - dt.timedelta(days=2))
+    known = sign_up(email="ada@example.com").content.decode()
+
+    expected = "follow it to confirm your subscription"
+    assert expected in new and "or to open your preferences if you are already subscribed" in new
+    assert without_csrf(new).replace("new@example.com", "ADDRESS") == without_csrf(known).replace(
+        "ada@example.com", "ADDRESS"
+    )
+    # The known address was sent its preferences link, as the page allows.
+    assert [m.to for m in mail.outbox] == [["new@example.com"], ["ada@example.com"]], [m.subject for m in mail.outbox]
+    assert mail.outbox[1].subject != "Confirm your Paperboy subscription"
+
+
+def test_the_link_not_valid_page_offers_a_fresh_link_through_the_resend_path(client, django_capture_on_commit_callbacks):
+    make_subscriber("ada@example.com", status=Subscriber.Status.PENDING, signup_mail_sent_at=timezone.now())
+    page = client.get("/confirm/not-a-token/").content.decode()
+
+    assert "This link is not valid" in page and "Email me a fresh link" in page
+    assert '<form method="post" action="/signup/resend/"' in page and 'name="email"' in page
+    response = post(client, django_capture_on_commit_callbacks, "/signup/resend/", {"email": "ada@example.com"})
+    assert "Check your inbox" in response.content.decode()
+    assert [m.subject for m in mail.outbox] == ["Confirm your Paperboy subscription"]
