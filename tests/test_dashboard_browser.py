@@ -79,6 +79,11 @@ def test_staff_log_in_and_see_the_dashboard_update_itself(browser_page, live_ser
     assert page.locator('[data-count="pending"]').inner_text() == "6"
     assert page.locator("figure.pb-chart svg").count() == 4
     save_screenshot(page, "dashboard-1280")
+    # A count never breaks across lines ("63", not "6" over "3").
+    one_line = "td => { const r = document.createRange(); r.selectNodeContents(td); return r.getClientRects().length; }"
+    assert page.locator("#pb-most-sent td.num").count() > 0
+    for cell in page.locator("#pb-most-sent td.num").all():
+        assert cell.evaluate(one_line) == 1, cell.inner_text()
 
     Delivery.objects.filter(status=S.PENDING).update(status=S.SENT, sent_at=timezone.now())
 
