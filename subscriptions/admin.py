@@ -4,6 +4,8 @@ which builds on this class."""
 
 from __future__ import annotations
 
+import datetime as dt
+
 from django.contrib import admin, messages
 from django.db.models import F, Func, OuterRef, QuerySet, Subquery
 from django.db.models.functions import Coalesce
@@ -37,6 +39,10 @@ class InterestAdmin(admin.ModelAdmin):
     date_hierarchy = "created_at"
 
 
+def compact(moment: dt.datetime | None) -> str:
+    return f"{timezone.localtime(moment):%Y-%m-%d %H:%M}" if moment else "-"
+
+
 @admin.register(Subscriber)
 class SubscriberAdmin(admin.ModelAdmin):
     list_display = [
@@ -46,8 +52,8 @@ class SubscriberAdmin(admin.ModelAdmin):
         "send_hour",
         "timezone",
         "interest_count",
-        "created_at",
-        "confirmed_at",
+        "signed_up",
+        "confirmed",
     ]
     list_filter = ["status", "frequency"]
     search_fields = ["email", "interests__value"]
@@ -76,6 +82,15 @@ class SubscriberAdmin(admin.ModelAdmin):
     def get_queryset(self, request: HttpRequest) -> QuerySet[Subscriber]:
         interests = Interest.objects.filter(subscriber=OuterRef("pk"))
         return super().get_queryset(request).annotate(interest_count=count_of(interests))
+
+    # Dates as 2025-09-01 08:30 rather than "Sept. 1, 2025, 8:30 a.m.": every column fits at 1280 px.
+    @admin.display(description="Signed up", ordering="created_at")
+    def signed_up(self, subscriber: Subscriber) -> str:
+        return compact(subscriber.created_at)
+
+    @admin.display(description="Confirmed", ordering="confirmed_at")
+    def confirmed(self, subscriber: Subscriber) -> str:
+        return compact(subscriber.confirmed_at)
 
     @admin.display(description="Interests", ordering="interest_count")
     def interest_count(self, subscriber: Subscriber) -> int:

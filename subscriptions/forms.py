@@ -115,14 +115,14 @@ class PreferencesForm(forms.ModelForm):
         fields = ["frequency", "weekly_day", "send_hour", "timezone", "max_papers"]
         labels = {
             "frequency": "How often",
-            "weekly_day": "Day for the weekly email",
+            "weekly_day": "Day (weekly only)",
             "send_hour": "Send at (your local time)",
             "timezone": "Your time zone",
         }
         help_texts = {
-            "weekly_day": "Only used for the weekly email, which covers the past seven days.",
+            "weekly_day": "The weekly email comes on this day and covers the past seven days.",
             "send_hour": "",
-            "timezone": "A name like Europe/Paris or America/New_York.",
+            "timezone": "A city such as Berlin, or a name like Europe/Paris or America/New_York.",
         }
         widgets = {
             "frequency": forms.RadioSelect,
@@ -166,10 +166,25 @@ class PreferencesForm(forms.ModelForm):
         return parsed
 
     def clean_timezone(self) -> str:
+        """An IANA name, or a city that names exactly one zone ("Berlin" is Europe/Berlin)."""
         name = self.cleaned_data["timezone"].strip()
-        if name not in known_timezones():
-            raise forms.ValidationError(f"“{name[:64]}” is not a time zone we know; use a name like Europe/Paris.")
-        return name
+        if name in known_timezones():
+            return name
+        matches = zones_for_city(name)
+        if len(matches) == 1:
+            return matches[0]
+        if matches:
+            raise forms.ValidationError(f"“{name[:64]}” could be {' or '.join(matches)}: please pick one.")
+        raise forms.ValidationError(f"“{name[:64]}” is not a time zone we know; use a name like Europe/Paris.")
+
+    def full_clean(self) -> None:
+        """After validation, the first invalid field gets autofocus: the reader lands on it,
+        not on a banner far above it, with or without JavaScript."""
+        super().full_clean()
+        for name, field in self.fields.items():
+            if name in self._errors:
+                field.widget.attrs["autofocus"] = True
+                break
 
     def interests(self) -> dict[str, list[str]]:
         """Every kind's values (empty lists too, so a removed interest is deleted)."""
@@ -219,6 +234,16 @@ class AddressField(forms.CharField):
             return addresses.canonical(text)
         except addresses.UnsafeAddressError as error:
             raise forms.ValidationError(str(error)) from None
+
+
+def zones_for_city(city: str) -> list[str]:
+    """Zones whose full name or last part is `city`, ignoring case, spaces read as underscores."""
+    wanted = "_".join(city.split()).lower()
+    if not wanted:
+        return []
+    return sorted(
+        zone for zone in known_timezones() if zone.lower() == wanted or zone.rsplit("/", 1)[-1].lower() == wanted
+    )
 
 
 class SignupForm(PreferencesForm):

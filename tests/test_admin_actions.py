@@ -143,7 +143,7 @@ def read_csv(response) -> list[dict]:
     return list(csv.DictReader(io.StringIO(b"".join(response.streaming_content).decode())))
 
 
-def test_subscribers_export_as_csv_with_their_topics(staff_client):
+def test_subscribers_export_as_csv_with_everything_they_follow(staff_client):
     ada = make_subscriber(
         "ada@example.com",
         "reinforcement learning",
@@ -154,7 +154,9 @@ def test_subscribers_export_as_csv_with_their_topics(staff_client):
         created_at=dt.datetime(2025, 9, 1, 8, 30, tzinfo=dt.UTC),
     )
     make_subscriber("bob@example.com")
-    ada.interests.create(kind="author", value="Yann LeCun")  # not a topic: not in the topics column
+    ada.interests.create(kind="author", value="Yann LeCun")
+    ada.interests.create(kind="category", value="cs.RO")
+    ada.interests.create(kind="exclude", value="medical imaging")
 
     rows = read_csv(act(staff_client, SUBSCRIBERS, "export_csv", [ada], follow=False))
 
@@ -172,7 +174,8 @@ def test_subscribers_export_as_csv_with_their_topics(staff_client):
             "weekly_day": "Friday",
             "max_papers": "10",
             # Sorted as the model orders interests; a formula is defused for spreadsheets.
-            "topics": '\'=HYPERLINK("http://evil"); reinforcement learning',
+            "interests": "author: Yann LeCun; category: cs.RO; exclude: medical imaging; "
+            '=HYPERLINK("http://evil"); reinforcement learning',
         }
     ]
 

@@ -79,6 +79,11 @@ def test_staff_log_in_and_see_the_dashboard_update_itself(browser_page, live_ser
     assert page.locator('[data-count="pending"]').inner_text() == "6"
     assert page.locator("figure.pb-chart svg").count() == 4
     save_screenshot(page, "dashboard-1280")
+    # A count never breaks across lines ("63", not "6" over "3").
+    one_line = "td => { const r = document.createRange(); r.selectNodeContents(td); return r.getClientRects().length; }"
+    assert page.locator("#pb-most-sent td.num").count() > 0
+    for cell in page.locator("#pb-most-sent td.num").all():
+        assert cell.evaluate(one_line) == 1, cell.inner_text()
 
     Delivery.objects.filter(status=S.PENDING).update(status=S.SENT, sent_at=timezone.now())
 
@@ -91,3 +96,20 @@ def test_staff_log_in_and_see_the_dashboard_update_itself(browser_page, live_ser
     save_screenshot(page, "dashboard-1280-dark")
     page.set_viewport_size({"width": 390, "height": 844})
     save_screenshot(page, "dashboard-390")
+    # A wide table scrolls inside its card; the page itself never scrolls sideways on a phone.
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+
+    # The subscriber list shows every column at a laptop's width.
+    page.emulate_media(color_scheme="light")
+    page.set_viewport_size({"width": 1280, "height": 900})
+    page.goto(f"{live_server.url}/admin/subscriptions/subscriber/")
+    headers = page.locator("#result_list thead th")
+    assert headers.count() >= 9
+    assert page.evaluate("document.documentElement.scrollWidth") <= 1280
+    # Django's .results box scrolls a too-wide table inside itself: nothing may be hidden there either.
+    visible_right = page.locator(".results").evaluate("box => box.getBoundingClientRect().right")
+    assert page.locator(".results").evaluate("box => box.scrollWidth <= box.clientWidth")
+    for index in range(headers.count()):
+        right = headers.nth(index).evaluate("th => th.getBoundingClientRect().right")
+        assert right <= min(visible_right, 1280), f"column {headers.nth(index).inner_text()!r} is cut off"
+    save_screenshot(page, "subscribers-1280")

@@ -115,3 +115,33 @@ def test_a_digest_of_the_real_sample_day_reads_well_at_desktop_and_phone_width(b
     links = page.locator(".title a").evaluate_all("links => links.map(a => a.href)")
     assert all(re.fullmatch(r"https://huggingface\.co/papers/\d{4}\.\d{5}", url) for url in links)  # real ids
     assert save_screenshot(page, f"email-real-sample-day-{width}").stat().st_size > 10_000
+
+
+def test_with_images_blocked_the_titles_keep_the_cards_full_width(browser_page, digest_html):
+    page = browser_page
+    page.route("**/*", lambda route: route.abort() if route.request.resource_type == "image" else route.continue_())
+    page.set_viewport_size({"width": 375, "height": 900})
+    page.set_content(digest_html, wait_until="load")
+
+    cards = page.locator(".card:has(img.thumb)")
+    assert cards.count() > 0
+    wrapped = 0
+    for index in range(cards.count()):
+        card = cards.nth(index)
+        title_right, title_lines, title_bottom, content_right = card.evaluate(
+            """card => {
+                const title = card.querySelector('.title');
+                const lines = [...title.querySelector('a').getClientRects()];
+                const style = getComputedStyle(card);
+                const inner = parseFloat(style.paddingRight) + parseFloat(style.borderRightWidth);
+                return [Math.max(...lines.map(r => r.right)), lines.length, title.getBoundingClientRect().bottom,
+                        card.getBoundingClientRect().right - inner];
+            }"""
+        )
+        thumb_top = card.locator("img.thumb").evaluate("img => img.getBoundingClientRect().top")
+        assert thumb_top >= title_bottom  # the image's box, loaded or not, sits below the title
+        if title_lines > 1:  # a wrapped title uses the space the image would have taken
+            assert title_right > content_right - 112
+        wrapped += title_lines > 1
+    assert wrapped > 0
+    save_screenshot(page, "email-digest-375-images-blocked")

@@ -187,3 +187,16 @@ def test_a_reader_rates_a_paper_in_the_browser(browser_page, live_server):
 
     assert Rating.objects.get().vote == "up"
     assert paper.title in browser_page.content()
+
+
+def test_a_reopened_link_shows_the_rating_already_given_and_the_preferences(client, paper):
+    ada = make_subscriber("ada@example.com", "continual learning")
+    up_link = path_of(links.feedback_url(ada.pk, paper.pk, "up"))
+    client.post(up_link)
+
+    again = client.get(up_link).content.decode()
+    other = client.get(path_of(links.feedback_url(ada.pk, paper.pk, "down"))).content.decode()
+
+    assert "You already rated this paper 👍 on" in again and "the button below changes that" not in again
+    assert f'href="{ada.manage_url}"' in again and "Open your preferences" in again
+    assert "You already rated this paper 👍 on" in other and "the button below changes that" in other

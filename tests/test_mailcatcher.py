@@ -10,10 +10,13 @@ from aiosmtpd.controller import Controller
 from django.core.mail import EmailMultiAlternatives, get_connection
 from django.test import Client
 from django.urls import clear_url_caches
+from playwright.sync_api import expect
 
 import config.urls
 from digest.management.commands.mailcatcher import Handler
-from tests.conftest import free_port
+from tests.conftest import free_port, save_screenshot
+from tests.digest_mail import send_edition
+from tests.factories import load_day, make_subscriber
 
 
 @pytest.fixture
@@ -77,3 +80,25 @@ def test_the_inbox_lists_each_message_once_and_prints_no_python_objects(catcher)
     assert "{&#x27;name&#x27;" not in inbox and "{'name'" not in inbox
     assert 'role="status"' not in inbox
     assert inbox.count(">Confirm your Paperboy subscription</a>") == 1
+
+
+@pytest.mark.browser
+@pytest.mark.django_db(transaction=True)
+def test_a_caught_real_digest_reads_well_in_the_browser(catcher, settings, live_server, browser_page):
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    settings.EMAIL_HOST, settings.EMAIL_PORT = "127.0.0.1", catcher
+    load_day()
+    make_subscriber("ada@example.com", "reinforcement learning", max_papers=5)
+    send_edition()
+    page = browser_page
+
+    for width in (1280, 390):
+        page.set_viewport_size({"width": width, "height": 900})
+        page.goto(f"{live_server.url}/dev/mail/")
+        expect(page.get_by_text("ada@example.com").first).to_be_visible()
+        assert page.evaluate("document.documentElement.scrollWidth") <= width
+        save_screenshot(page, f"mail-viewer-inbox-{width}")
+        page.locator('a[href^="/dev/mail/"]').first.click()
+        expect(page.get_by_text("reinforcement learning").first).to_be_attached()
+        assert page.evaluate("document.documentElement.scrollWidth") <= width
+        save_screenshot(page, f"mail-viewer-message-{width}")

@@ -12,7 +12,7 @@ from django.utils import timezone
 from django.utils.html import escape
 
 from digest.day import plan_day
-from digest.models import Delivery
+from digest.models import Delivery, Rating
 from subscriptions import links
 from subscriptions.models import Subscriber
 from tests.digest_mail import send_edition
@@ -205,9 +205,12 @@ def test_the_feed_leaves_out_digests_not_sent(client, ada):
     assert feed.findall(f"{ATOM}entry") == []
 
 
-def test_the_data_download_has_interests_settings_and_history(client, ada, smtp):
+def test_the_data_download_has_interests_settings_history_and_ratings(client, ada, smtp):
     load_day()
     send_edition()
+    liked, disliked = (item.paper for item in Delivery.objects.get(subscriber=ada).items.all()[:2])
+    Rating.objects.create(subscriber=ada, paper=liked, vote="up")
+    Rating.objects.create(subscriber=ada, paper=disliked, vote="down")
 
     response = client.get(f"{manage_path(ada)}data.json")
 
@@ -223,6 +226,9 @@ def test_the_data_download_has_interests_settings_and_history(client, ada, smtp)
     (delivery,) = data["deliveries"]
     assert delivery["edition_date"] == "2025-09-03" and delivery["status"] == "sent"
     assert delivery["papers"][0]["why"].startswith(("Matches", "Partly matches"))
+    assert sorted((r["arxiv_id"], r["title"], r["vote"]) for r in data["ratings"]) == sorted(
+        [(liked.arxiv_id, liked.title, "up"), (disliked.arxiv_id, disliked.title, "down")]
+    )
 
 
 def test_the_manage_page_of_a_deleted_subscriber_is_a_clear_404(client, ada):

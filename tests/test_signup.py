@@ -34,7 +34,7 @@ def test_home_page_is_the_signup_form_with_a_sample_and_todays_papers(client):
     for label in ["Email address", "Topics", "arXiv categories", "Authors to follow", "How often", "Your time zone"]:
         assert label in page
     assert "Robotics (cs.RO)" in page and "stat.ML" in page
-    assert "What the email looks like" in page and "once a day or once a week" in page
+    assert "See what the email looks like" in page and "once a day or once a week" in page
     assert "Today's most upvoted papers" in page
 
 
@@ -265,3 +265,54 @@ def test_a_repeated_checkbox_value_is_stored_once(sign_up):
     sign_up(categories=["cs.RO", "cs.RO"])
 
     assert Subscriber.objects.get().interest_values("category") == ["cs.RO"]
+
+
+@pytest.mark.parametrize(("typed", "stored"), [("Berlin", "Europe/Berlin"), ("new york", "America/New_York")])
+def test_a_city_that_names_one_time_zone_is_taken_as_that_zone(sign_up, typed, stored):
+    sign_up(timezone=typed)
+
+    assert Subscriber.objects.get().timezone == stored
+
+
+def test_an_ambiguous_city_suggests_its_zones(sign_up):
+    page = sign_up(timezone="Buenos Aires").content.decode()
+
+    assert "could be America/Argentina/Buenos_Aires or America/Buenos_Aires: please pick one." in page
+    assert not Subscriber.objects.exists()
+
+
+def test_the_banner_links_to_each_invalid_field_and_the_first_gets_autofocus(sign_up):
+    page = sign_up(email="not-an-address", timezone="Mars/Olympus_Mons").content.decode()
+
+    banner = page[page.index('role="alert"') : page.index("</div>", page.index('role="alert"'))]
+    assert '<a href="#id_email">Email address</a>: Enter a valid email address.' in banner
+    assert '<a href="#id_timezone">Your time zone</a>: “Mars/Olympus_Mons” is not a time zone we know' in banner
+    assert page.count("autofocus") == 1
+    assert 'id="id_email"' in page[page.index("autofocus") - 300 : page.index("autofocus") + 300]
+
+
+def test_signing_up_new_or_known_says_the_same_true_thing(client, sign_up):
+    new = sign_up(email="new@example.com").content.decode()
+    make_subscriber("ada@example.com", "robots", signup_mail_sent_at=timezone.now() - dt.timedelta(days=2))
+    known = sign_up(email="ada@example.com").content.decode()
+
+    expected = "follow it to confirm your subscription"
+    assert expected in new and "or to open your preferences if you are already subscribed" in new
+    assert without_csrf(new).replace("new@example.com", "ADDRESS") == without_csrf(known).replace(
+        "ada@example.com", "ADDRESS"
+    )
+    # The known address was sent its preferences link, as the page allows.
+    assert [m.to for m in mail.outbox] == [["new@example.com"], ["ada@example.com"]], [m.subject for m in mail.outbox]
+    assert mail.outbox[1].subject != "Confirm your Paperboy subscription"
+
+
+def test_the_link_not_valid_page_offers_a_fresh_link_by_the_resend_path(client, django_capture_on_commit_callbacks):
+    sent = timezone.now() - dt.timedelta(days=1)  # the first email is old enough for a resend
+    make_subscriber("ada@example.com", status=Subscriber.Status.PENDING, signup_mail_sent_at=sent)
+    page = client.get("/confirm/not-a-token/").content.decode()
+
+    assert "This link is not valid" in page and "Email me a fresh link" in page
+    assert '<form method="post" action="/signup/resend/"' in page and 'name="email"' in page
+    response = post(client, django_capture_on_commit_callbacks, "/signup/resend/", {"email": "ada@example.com"})
+    assert "Check your inbox" in response.content.decode()
+    assert [m.subject for m in mail.outbox] == ["Confirm your Paperboy subscription"]

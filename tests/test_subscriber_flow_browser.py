@@ -115,6 +115,14 @@ def test_signup_errors_show_next_to_their_fields_without_javascript(chromium, li
     try:
         page.goto(live_server.url + "/")
         assert page.get_by_label("Your time zone").input_value() == "UTC"  # the default without JS
+        expect(page.get_by_label("Day (weekly only)")).to_be_visible()  # with Daily chosen: the label says so
+        # On the phone the sample email comes first, collapsed, within the first screen.
+        sample = page.get_by_text("See what the email looks like")
+        assert sample.evaluate("e => e.getBoundingClientRect().bottom") < PHONE["height"]
+        expect(page.get_by_label("A sample digest email")).to_be_hidden()
+        sample.click()
+        expect(page.get_by_label("A sample digest email")).to_be_visible()
+        save_screenshot(page, "signup-sample-open-390")
         page.get_by_label("Email address").fill("not an address")
         page.get_by_label("Topics").fill("<script>alert(1)</script>")
         page.get_by_role("button", name="Sign up").click()
@@ -124,15 +132,33 @@ def test_signup_errors_show_next_to_their_fields_without_javascript(chromium, li
         assert "plain words" in page.locator("#id_topics_error").inner_text()
         save_screenshot(page, "signup-errors-390")
         assert not Subscriber.objects.exists()
+
+        # Only the time zone, far down the form, is wrong: the reader lands on it.
+        page.get_by_label("Email address").fill("ada@example.com")
+        page.get_by_label("Topics").fill("robots")
+        page.get_by_label("Your time zone").fill("Mars")
+        page.get_by_role("button", name="Sign up").click()
+        assert page.evaluate("document.activeElement.id") == "id_timezone"
+        assert page.locator("#id_timezone").evaluate("e => e.getBoundingClientRect().top") < PHONE["height"]
+        page.evaluate("window.scrollTo(0, 0)")
+        page.get_by_role("link", name="Your time zone").click()  # the banner's anchor, no script
+        assert page.url.endswith("#id_timezone")
+        assert 0 <= page.locator("#id_timezone").evaluate("e => e.getBoundingClientRect().top") < PHONE["height"]
     finally:
         context.close()
 
 
-def test_the_time_zone_is_prefilled_from_the_browser(chromium, live_server):
+def test_the_time_zone_is_prefilled_and_the_weekly_day_shows_only_for_weekly(chromium, live_server):
     context = chromium.new_context(viewport=DESKTOP, timezone_id="Asia/Tokyo")
     page = context.new_page()
     try:
         page.goto(live_server.url + "/")
         assert page.get_by_label("Your time zone").input_value() == "Asia/Tokyo"
+        day = page.get_by_label("Day (weekly only)")
+        expect(day).to_be_hidden()  # Daily is the default
+        page.get_by_role("radio", name="Weekly").check()
+        expect(day).to_be_visible()
+        page.get_by_role("radio", name="Daily").check()
+        expect(day).to_be_hidden()
     finally:
         context.close()

@@ -114,3 +114,14 @@ def test_the_link_in_a_real_email_unsubscribes(client, smtp):
 
     assert response.status_code == 200
     assert Subscriber.objects.get(email="ada@example.com").status == Subscriber.Status.UNSUBSCRIBED
+
+
+def test_a_reopened_link_after_unsubscribing_says_so_and_offers_to_subscribe_again(client):
+    ada = make_subscriber("ada@example.com")
+    assert "Unsubscribe from Paperboy?" in client.get(path_of(ada.unsubscribe_url)).content.decode()
+    one_click(client, path_of(ada.unsubscribe_url))
+
+    page = client.get(path_of(ada.unsubscribe_url)).content.decode()
+
+    assert "You are already unsubscribed" in page and "Unsubscribe from Paperboy?" not in page
+    assert '<a href="/">Subscribe again</a>' in page and "<form" not in page

@@ -1,5 +1,5 @@
-"""The data download of the preference center: what subscriptions keeps about the reader, and
-every digest we sent them with its papers."""
+"""The data download of the preference center: what subscriptions keeps about the reader,
+every digest we sent them with its papers, and their ratings."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from django.db.models import Prefetch
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.http import require_GET
 
-from digest.models import DeliveryItem
+from digest.models import DeliveryItem, Rating
 from subscriptions import links
 from subscriptions.data import subscriber_data
 from subscriptions.models import Subscriber
@@ -17,7 +17,7 @@ from subscriptions.views import with_subscriber
 
 
 def reader_data(subscriber: Subscriber) -> dict[str, Any]:
-    """subscriptions' data and every delivery with its papers; JSON-ready."""
+    """subscriptions' data, every delivery with its papers and every 👍/👎 given; JSON-ready."""
     deliveries = subscriber.deliveries.prefetch_related(
         Prefetch("items", queryset=DeliveryItem.objects.select_related("paper"))
     ).order_by("-edition_date")
@@ -31,6 +31,15 @@ def reader_data(subscriber: Subscriber) -> dict[str, Any]:
                 "papers": [{"arxiv_id": i.paper.arxiv_id, "title": i.paper.title, "why": i.why} for i in d.items.all()],
             }
             for d in deliveries
+        ],
+        "ratings": [
+            {
+                "arxiv_id": r.paper.arxiv_id,
+                "title": r.paper.title,
+                "vote": r.vote,
+                "rated_at": r.updated_at.isoformat(),
+            }
+            for r in Rating.objects.filter(subscriber=subscriber).select_related("paper").order_by("-updated_at", "pk")
         ],
     }
 

@@ -27,7 +27,8 @@ def feedback(request: HttpRequest, token: str) -> HttpResponse:
     paper = Paper.objects.filter(pk=paper_id).first()
     if subscriber is None or paper is None:
         return render(request, "subscriptions/bad_link.html", status=404)
-    context = {"paper": paper, "up": vote == UP}
+    given = Rating.objects.filter(subscriber=subscriber, paper=paper).first()
+    context = {"paper": paper, "up": vote == UP, "subscriber": subscriber, "given": given}
     if request.method == "POST":
         record(subscriber.pk, paper.pk, vote)
         return render(request, "digest/feedback_thanks.html", context)

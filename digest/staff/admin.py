@@ -329,7 +329,7 @@ class SubscriberWithDigestsAdmin(SubscriberAdmin):
         sent = Delivery.objects.filter(subscriber=OuterRef("pk"), status=Delivery.Status.SENT)
         return super().get_queryset(request).annotate(sent_total=count_of(sent))
 
-    @admin.display(description="Digests sent", ordering="sent_total")
+    @admin.display(description="Sent", ordering="sent_total")
     def sent_count(self, subscriber: Subscriber) -> int:
         return subscriber.sent_total
 

@@ -57,13 +57,19 @@ SUBSCRIBER_HEADER = [
     "frequency",
     "weekly_day",
     "max_papers",
-    "topics",
+    "interests",
 ]
 
 
+def interest_cell(interest: Interest) -> str:
+    """A topic as typed; every other kind named, so authors, categories, seed papers and
+    exclusions are there too and told apart."""
+    return interest.value if interest.kind == Interest.Kind.TOPIC else f"{interest.kind}: {interest.value}"
+
+
 def subscriber_rows(subscribers: QuerySet[Subscriber]) -> Iterator[list[object]]:
-    topics = Prefetch("interests", queryset=Interest.objects.filter(kind=Interest.Kind.TOPIC), to_attr="topics")
-    for s in subscribers.order_by("pk").prefetch_related(topics).iterator(chunk_size=CHUNK):
+    interests = Prefetch("interests", queryset=Interest.objects.order_by("kind", "value"))
+    for s in subscribers.order_by("pk").prefetch_related(interests).iterator(chunk_size=CHUNK):
         yield [
             s.pk,
             s.email,
@@ -76,7 +82,7 @@ def subscriber_rows(subscribers: QuerySet[Subscriber]) -> Iterator[list[object]]
             s.frequency,
             s.get_weekly_day_display() if s.frequency == Subscriber.Frequency.WEEKLY else "",
             s.max_papers,
-            "; ".join(t.value for t in s.topics),
+            "; ".join(interest_cell(i) for i in s.interests.all()),
         ]
 
 
