@@ -10,7 +10,7 @@ from django.core import mail
 from django.utils.text import Truncator
 
 from digest.models import Delivery, Paper
-from digest.render import DigestItem, EditionRenderer, stats
+from digest.render import TRENDING_COUNT, DigestItem, EditionRenderer, stats
 from subscriptions import links
 from subscriptions.models import Subscriber
 from tests.digest_mail import send_edition
