@@ -68,14 +68,16 @@ def test_resend_answers_in_the_same_time_for_known_and_unknown_addresses(client,
 
 def test_signup_never_waits_for_the_smtp_server(client, smtp, worker):
     smtp.delay = SLOW_SMTP_DELAY
-    make_subscriber("known@example.com", signup_mail_sent_at=timezone.now() - dt.timedelta(hours=1))
+    # Its own address: the worker counts mailbox limits in Redis without the tests' per-test
+    # prefix, so the previous test's mail to known@ would hold this one back.
+    make_subscriber("known-member@example.com", signup_mail_sent_at=timezone.now() - dt.timedelta(hours=1))
     client.post("/", signup_data(email="warm-up@example.com"))
 
     new = [timed_post(client, "/", signup_data(email=f"reader{n}@example.com")) for n in range(5)]
-    known = [timed_post(client, "/", signup_data(email="known@example.com")) for _ in range(5)]
+    known = [timed_post(client, "/", signup_data(email="known-member@example.com")) for _ in range(5)]
 
     assert statistics.median(new) < SLOW_SMTP_DELAY * 1000 / 2
     assert statistics.median(known) < SLOW_SMTP_DELAY * 1000 / 2
     wait_until(lambda: len(smtp.messages) >= 7, 120, "the worker's emails")
     assert smtp.to("reader4@example.com")[0]["Subject"] == "Confirm your Paperboy subscription"
-    assert smtp.to("known@example.com")[0]["Subject"] == "You're already subscribed to Paperboy"
+    assert smtp.to("known-member@example.com")[0]["Subject"] == "You're already subscribed to Paperboy"
