@@ -18,6 +18,7 @@ from django.utils import timezone
 
 from digest.deliver import FanOut, PlanResult, plan_edition, send_batch, sendable_batches
 from digest.ingest import ingest_day
+from digest.matching import semantic
 from digest.matching.ranker import edition_matcher
 from digest.models import Edition, Paper
 
@@ -48,6 +49,7 @@ def prepare_matching(edition_date: dt.date) -> None:
     papers = list(Paper.objects.filter(edition_date=edition_date))
     if papers:
         edition_matcher(papers)
+        semantic.share_sentence_vectors(papers)
 
 
 def plan_day(

@@ -28,7 +28,6 @@ import pytest
 import time_machine
 from aiosmtpd.controller import Controller
 from django.conf import settings as django_settings
-from django.db import connection
 
 FIXTURES = Path(__file__).parent / "fixtures"
 PROJECT = Path(__file__).parent.parent
@@ -353,11 +352,10 @@ def private_redis() -> Iterator[PrivateRedis]:
 
 
 def database_url_of_test_db() -> str:
-    db = connection.settings_dict
-    if db["ENGINE"].endswith("sqlite3"):
-        return f"sqlite:///{db['NAME']}"
-    auth = db["USER"] + (f":{db['PASSWORD']}" if db["PASSWORD"] else "")
-    return f"postgres://{auth}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
+    """The server and worker processes a test starts use the test's database."""
+    from digest.devtools.benchmarks.first_load import database_url  # after Django is set up
+
+    return database_url()
 
 
 @dataclass

@@ -184,6 +184,18 @@ class TextVectors:
             self.vectors.popitem(last=False)
         return np.stack(rows) if rows else np.zeros((0, dimensions()), dtype=np.float32)
 
+    def share(self, texts: Sequence[str]) -> None:
+        """Write these texts' vectors to the shared cache even where this process already holds
+        them: another process (the web's first preview) looks for them there, and this process's
+        own copy must not hide a shared cache that has lost them."""
+        kind = vector_kind()
+        if kind.startswith("st:") and texts:
+            unique = list(dict.fromkeys(texts))
+            vectors = self.get(unique)
+            django_cache.set_many(
+                {cache_key(kind, t): v.tobytes() for t, v in zip(unique, vectors, strict=True)}, DJANGO_CACHE_SECONDS
+            )
+
     def fill(self, kind: str, texts: list[str]) -> None:
         keys = {text: cache_key(kind, text) for text in texts}
         shared = django_cache.get_many(list(keys.values())) if kind.startswith("st:") else {}
@@ -251,6 +263,11 @@ def sentence_vectors(papers: Sequence[Any]) -> SentenceVectors:
     counts = np.array([len(s) for s in per_paper], dtype=np.int64)
     starts = np.concatenate([[0], np.cumsum(counts)[:-1]]).astype(np.int64) if per_paper else counts
     return SentenceVectors(sentence_text_vectors.get([s for sentences in per_paper for s in sentences]), starts)
+
+
+def share_sentence_vectors(papers: Sequence[Any]) -> None:
+    """Leave the papers' sentence vectors in the shared cache (ingest, once per edition)."""
+    sentence_text_vectors.share([s for paper in papers for s in abstract_sentences(paper)])
 
 
 def cache_key(kind: str, text: str) -> str:
