@@ -19,6 +19,7 @@ EMAIL_CHANGE_SALT = "paperboy.email-change"
 FEEDBACK_SALT = "paperboy.feedback"
 WEB_VIEW_SALT = "paperboy.web-view"
 FEED_SALT = "paperboy.feed"
+CHECK_INBOX_SALT = "paperboy.check-inbox"
 
 
 def absolute(path: str) -> str:
@@ -149,3 +150,21 @@ def email_change_from_token(token: str) -> tuple[int, tuple[str, str, dt.datetim
 def data_url(subscriber_id: int) -> str:
     """The JSON download of one subscriber's data; the manage token authorises it."""
     return absolute(reverse("digest:data", args=[sign(MANAGE_SALT, subscriber_id)]))
+
+
+# The page after a signup or a resend is reached by a redirect (a reload posts nothing again); its
+# URL carries the address it names, signed, for a day.
+
+CHECK_INBOX_MAX_AGE = dt.timedelta(days=1)
+
+
+def check_inbox_path(email: str) -> str:
+    return reverse("subscriptions:check-inbox", args=[sign(CHECK_INBOX_SALT, email, timestamped=True)])
+
+
+def email_from_check_inbox_token(token: str) -> str:
+    """Raises signing.BadSignature for a forged or truncated token, SignatureExpired after a day."""
+    email = unsign(CHECK_INBOX_SALT, token, max_age=CHECK_INBOX_MAX_AGE)
+    if not isinstance(email, str):
+        raise signing.BadSignature("unexpected payload")
+    return email

@@ -6,6 +6,7 @@ app_name = "subscriptions"
 
 urlpatterns = [
     path("signup/resend/", views.resend, name="resend"),
+    path("signup/sent/<str:token>/", views.check_inbox, name="check-inbox"),
     path("unsubscribe/<str:token>/", views.unsubscribe, name="unsubscribe"),
     path("confirm/<str:token>/", views.confirm, name="confirm"),
     path("email-change/<str:token>/", views.email_change, name="email-change"),

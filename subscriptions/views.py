@@ -77,7 +77,7 @@ def home(request: HttpRequest) -> HttpResponse:
     # Whatever the address's state or its mailbox's limit, the same page: the worker decides
     # what to send (subscriptions/mailing.py).
     signup.sign_up(form)
-    return check_inbox(request, form.cleaned_data["email"])
+    return redirect(links.check_inbox_path(form.cleaned_data["email"]))  # a reload posts nothing again
 
 
 def signup_page(request: HttpRequest, form: SignupForm, status: int = 200) -> HttpResponse:
@@ -90,8 +90,14 @@ def signup_page(request: HttpRequest, form: SignupForm, status: int = 200) -> Ht
     return render(request, "subscriptions/signup.html", context, status=status)
 
 
-def check_inbox(request: HttpRequest, email: str) -> HttpResponse:
-    # The same page whether the address was new or known: it must not tell them apart.
+@require_http_methods(["GET", "HEAD"])
+def check_inbox(request: HttpRequest, token: str) -> HttpResponse:
+    """Where a signup or a resend redirects to. The same page whether the address was new or
+    known: it must not tell them apart."""
+    try:
+        email = links.email_from_check_inbox_token(token)
+    except signing.BadSignature:  # forged, or a day old: nothing to say but the signup page
+        return redirect("home")
     context = {
         "email": email,
         "days": settings.PAPERBOY_CONFIRM_DAYS,
@@ -109,7 +115,7 @@ def resend(request: HttpRequest) -> HttpResponse:
             return render(request, "subscriptions/resend.html", {"form": form, "limited": LIMITED_MESSAGE}, status=429)
         # One path for every address: no lookup here, the worker does it.
         signup.resend_confirmation(form.cleaned_data["email"])
-        return check_inbox(request, form.cleaned_data["email"])
+        return redirect(links.check_inbox_path(form.cleaned_data["email"]))
     return render(request, "subscriptions/resend.html", {"form": form})
 
 

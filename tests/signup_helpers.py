@@ -27,9 +27,10 @@ def signup_data(**overrides: object) -> dict:
 
 
 def post(client: Client, capture, url: str, data: dict, **extra):
-    """POST and run the on-commit callbacks (the emails) as a real request would."""
+    """POST and run the on-commit callbacks (the emails) as a real request would, then follow the
+    redirect to the page the visitor sees (a signup or a resend redirects: post/redirect/get)."""
     with capture(execute=True):
-        return client.post(url, data, **extra)
+        return client.post(url, data, follow=True, **extra)
 
 
 def links_in(message: mail.EmailMessage) -> list[str]:

@@ -146,6 +146,38 @@ def test_an_unsubscribed_address_starts_over_and_must_confirm_again(client, sign
     assert (ada.timezone, ada.send_hour) == ("Europe/Paris", 7)
 
 
+def test_signing_up_redirects_to_a_page_that_a_reload_does_not_post_again(client, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True):
+        posted = client.post("/", signup_data())
+
+    assert posted.status_code == 302
+    sent_page = posted["Location"]
+    assert sent_page.startswith("/signup/sent/") and "ada@example.com" not in sent_page
+    for _ in range(2):  # the page, then a reload of it
+        with django_capture_on_commit_callbacks(execute=True):
+            page = client.get(sent_page)
+        assert page.status_code == 200
+        assert (
+            "Check your inbox" in page.content.decode() and "<strong>ada@example.com</strong>" in page.content.decode()
+        )
+    assert [m.subject for m in mail.outbox] == ["Confirm your Paperboy subscription"]
+    assert Subscriber.objects.count() == 1
+
+
+def test_the_resend_redirects_too_and_a_forged_or_day_old_page_leads_back_to_the_form(
+    client, django_capture_on_commit_callbacks
+):
+    posted = client.post("/signup/resend/", {"email": "nobody@example.com"})
+    assert posted.status_code == 302 and posted["Location"].startswith("/signup/sent/")
+
+    forged = posted["Location"].replace("/signup/sent/", "/signup/sent/x")
+    assert client.get(forged)["Location"] == "/"
+    assert client.get("/signup/sent/not-a-token/")["Location"] == "/"
+    with time_machine.travel(timezone.now() + dt.timedelta(days=1, minutes=1)):
+        assert client.get(posted["Location"])["Location"] == "/"
+    assert client.get(posted["Location"]).status_code == 200
+
+
 def test_the_resend_path_sends_the_confirmation_again(client, django_capture_on_commit_callbacks, sign_up):
     sign_up()
     with time_machine.travel(timezone.now() + dt.timedelta(minutes=5)):

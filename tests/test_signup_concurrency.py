@@ -18,13 +18,14 @@ pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("
 
 def test_simultaneous_double_post_stores_one_subscriber_and_sends_one_email():
     start = threading.Barrier(2)
-    statuses: list[int] = []
+    answers: list[tuple[int, str]] = []
 
     def post() -> None:
         client = Client()
         start.wait()
         try:
-            statuses.append(client.post("/", signup_data(email="Ada@example.com")).status_code)
+            response = client.post("/", signup_data(email="Ada@example.com"))
+            answers.append((response.status_code, response["Location"]))
         finally:
             connection.close()
 
@@ -34,7 +35,8 @@ def test_simultaneous_double_post_stores_one_subscriber_and_sends_one_email():
     for thread in threads:
         thread.join(30)
 
-    assert statuses == [200, 200]
+    assert [status for status, _ in answers] == [302, 302]
+    assert all(location.startswith("/signup/sent/") for _, location in answers)
     assert Subscriber.objects.count() == 1
     assert Interest.objects.filter(kind="topic").count() == 2
     assert [m.to for m in mail.outbox] == [["Ada@example.com"]]

@@ -51,7 +51,7 @@ def test_any_form_data_gives_a_page_and_a_whole_signup_or_nothing(data, settings
     settings.PAPERBOY_SIGNUP_LIMIT_PER_IP = settings.PAPERBOY_SIGNUP_LIMIT_PER_ADDRESS = 10_000
     mail.outbox.clear()
     with transaction.atomic():
-        response = Client(raise_request_exception=True).post("/", data)
+        response = Client(raise_request_exception=True).post("/", data, follow=True)
 
         assert response.status_code == 200
         page = response.content.decode()

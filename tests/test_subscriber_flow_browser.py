@@ -5,6 +5,7 @@ RFC 8058 one-click POST. Screenshots of each page at desktop and phone widths.""
 from __future__ import annotations
 
 import re
+import time
 import urllib.request
 
 import pytest
@@ -67,8 +68,13 @@ def test_sign_up_confirm_change_pause_and_one_click_unsubscribe(browser_page, li
     ada = Subscriber.objects.get(email="ada@example.com")
     assert ada.status == Subscriber.Status.PENDING
 
-    # The confirmation email, from the SMTP server.
+    # The confirmation email, from the SMTP server; reloading the page posts nothing again.
     wait_until(lambda: smtp.to("ada@example.com"), 10, "the confirmation email")
+    assert "/signup/sent/" in page.url
+    page.reload()
+    expect(page.get_by_role("heading", name="Check your inbox")).to_be_visible()
+    expect(page.get_by_text("We sent an email to ada@example.com")).to_be_visible()
+    time.sleep(1)  # room for a second email, had the reload posted the form again
     (confirmation,) = smtp.to("ada@example.com")
     assert confirmation["Subject"] == "Confirm your Paperboy subscription"
     page.goto(link_in(confirmation, "/confirm/"))

@@ -38,7 +38,7 @@ def worker(celery_worker, settings):
 
 def timed_post(client: Client, path: str, data: dict) -> float:
     started = time.perf_counter()
-    response = client.post(path, data)
+    response = client.post(path, data, follow=True)
     elapsed = time.perf_counter() - started
     assert response.status_code == 200 and "Check your inbox" in response.content.decode()
     return elapsed * 1000
