@@ -1,5 +1,6 @@
 """Django's SMTP backend, sending each message's final bytes signed (mailing.dkim_signing) and
-from the envelope sender it asks for (`envelope_sender`), else from its From address."""
+from the envelope sender it asks for (`envelope_sender`), else from its From address, pipelined
+where the server offers it (mailing.pipelining)."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from django.core.mail import EmailMessage
 from django.core.mail.backends import smtp
 from django.core.mail.message import sanitize_address
 
-from mailing import dkim_signing
+from mailing import dkim_signing, pipelining
 
 
 def set_envelope_sender(message: EmailMessage, address: str) -> None:
@@ -29,7 +30,7 @@ class EmailBackend(smtp.EmailBackend):
         recipients = [sanitize_address(address, encoding) for address in email_message.recipients()]
         data = dkim_signing.sign(email_message.message().as_bytes(linesep="\r\n"))
         try:
-            self.connection.sendmail(from_email, recipients, data)
+            pipelining.sendmail(self.connection, from_email, recipients, data)
         except smtplib.SMTPException:
             if not self.fail_silently:
                 raise

@@ -202,7 +202,8 @@ class SMTPSink:
     a share of all messages at random after DATA (refuse_mix: reply -> share; `refused` counts
     them by code), refuses given recipients at RCPT (refuse_recipients: address -> reply),
     answers slowly (delay), or is down for a while (outage). A 421 also closes the session, as
-    servers do. `sessions` counts the sessions opened (EHLO)."""
+    servers do. `sessions` counts the sessions opened (EHLO). It offers PIPELINING, as Postfix
+    and Gmail do, so every refusal above reaches the client pipelined (mailing/pipelining.py)."""
 
     def __init__(self) -> None:
         self.envelopes: list = []
@@ -222,7 +223,7 @@ class SMTPSink:
         session.host_name = hostname
         with self.lock:
             self.sessions += 1
-        return responses
+        return [*responses[:-1], "250-PIPELINING", responses[-1]]
 
     async def handle_RCPT(self, server, session, envelope, address, rcpt_options) -> str:  # noqa: N802
         if address in self.refuse_recipients:
