@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 PY := $(BIN)/python
 
-.PHONY: run test lint install install-test browser mail-tools torch migrate sample-day clean
+.PHONY: run test lint install install-test browser mail-tools smtp-tools torch migrate sample-day clean
 
 $(BIN)/activate:
 	$(PYTHON) -m venv $(VENV)
@@ -13,7 +13,7 @@ $(BIN)/activate:
 install: $(BIN)/activate torch
 	$(PY) -m pip install --quiet -e ".[dev,semantic]"
 
-install-test: $(BIN)/activate browser mail-tools torch
+install-test: $(BIN)/activate browser mail-tools smtp-tools torch
 	$(PY) -m pip install --quiet -e ".[dev,test,semantic]"
 
 # The semantic extra needs torch. A CPU-only build, installed first so the extra does not pull
@@ -36,6 +36,13 @@ browser:
 mail-tools:
 	@test -x /usr/sbin/dovecot -a -x /usr/bin/spamassassin || $(APT_INSTALL) dovecot-imapd spamassassin \
 		|| echo "Dovecot or SpamAssassin could not be installed: the bounce-mailbox and spam-score tests will be skipped"
+
+# Postfix's smtp-sink and smtp-source: a real pipelining SMTP server for the tests, and the raw
+# SMTP rate benchmark_digest compares itself with. Only the tools are used: Postfix's own daemon
+# is never started (Debian's package does not start it where no init system runs).
+smtp-tools:
+	@test -x /usr/sbin/smtp-sink -a -x /usr/sbin/smtp-source || DEBIAN_FRONTEND=noninteractive $(APT_INSTALL) postfix \
+		|| echo "Postfix could not be installed: the smtp-sink test and the raw SMTP rate are skipped"
 
 migrate: install
 	$(PY) manage.py migrate --noinput

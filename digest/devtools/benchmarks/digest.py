@@ -68,6 +68,15 @@ class Figures:
     failed: int = 0
     mean_message_bytes: int = 0
     peak_rss_mb: dict[str, float] = dataclasses.field(default_factory=dict)
+    # The raw rate of the wire: Postfix's smtp-source against the same server, sessions and
+    # message size, right after the run (None when smtp-source is not installed).
+    smtp_source_per_s: float | None = None
+    ratio_to_smtp_source: float | None = None
+    # What the plan and the sending cost the shared services, per email sent.
+    postgres_per_email: dict[str, float] = dataclasses.field(default_factory=dict)
+    redis_commands_per_email: float = 0.0
+    # The tables the plan wrote, scaled to 100,000 deliveries (pg_total_relation_size).
+    table_mb_per_100k_deliveries: dict[str, float] = dataclasses.field(default_factory=dict)
 
     def json(self) -> str:
         return json.dumps(dataclasses.asdict(self))
@@ -279,6 +288,60 @@ def mean_message_bytes(sample: int = 200) -> int:
     return round(sum(sizes) / len(sizes)) if sizes else 0
 
 
+SMTP_SOURCE = Path("/usr/sbin/smtp-source")
+SMTP_SOURCE_MESSAGES = 20_000
+
+
+def smtp_source_rate(
+    host: str, port: int, sessions: int, size: int, messages: int = SMTP_SOURCE_MESSAGES
+) -> float | None:
+    """Messages per second Postfix's smtp-source sends to the server (-s sessions in parallel,
+    -l bytes each): the speed limit of the wire and the server, with no work per message."""
+    if not SMTP_SOURCE.exists():
+        return None
+    started = time.perf_counter()
+    subprocess.run(
+        [str(SMTP_SOURCE), "-s", str(sessions), "-m", str(messages), "-l", str(max(size, 1)), f"{host}:{port}"],
+        check=True, capture_output=True, timeout=600,
+    )  # fmt: skip
+    return round(messages / (time.perf_counter() - started), 1)
+
+
+POSTGRES_COUNTERS = ("xact_commit", "tup_inserted", "tup_updated", "tup_deleted")
+
+
+def postgres_counters() -> dict[str, int]:
+    """This database's cumulative commits and rows written (pg_stat_database), as of now."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_stat_force_next_flush()")  # this backend's own counts too
+        cursor.execute(
+            f"SELECT {', '.join(POSTGRES_COUNTERS)} FROM pg_stat_database WHERE datname = current_database()"
+        )
+        return dict(zip(POSTGRES_COUNTERS, cursor.fetchone(), strict=True))
+
+
+def redis_commands() -> int:
+    """Commands the broker's Redis has processed since it started (all its clients)."""
+    import redis
+
+    return int(redis.Redis.from_url(settings.CELERY_BROKER_URL).info("stats")["total_commands_processed"])
+
+
+def table_mb_per_100k_deliveries() -> dict[str, float]:
+    from digest.models import DeliveryItem
+
+    deliveries = Delivery.objects.count()
+    if not deliveries:
+        return {}
+    sizes = {}
+    with connection.cursor() as cursor:
+        for model in (Delivery, DeliveryItem):
+            table = model._meta.db_table
+            cursor.execute("SELECT pg_total_relation_size(%s)", [table])
+            sizes[table] = round(cursor.fetchone()[0] * 100_000 / deliveries / 2**20, 1)
+    return sizes
+
+
 def check_setup() -> None:
     if connection.vendor != "postgresql":
         raise RuntimeError("The benchmark runs on PostgreSQL: set DATABASE_URL=postgres://...")
@@ -287,11 +350,18 @@ def check_setup() -> None:
 
 
 def run(
-    subscribers: int, papers: int, workers: int, concurrency: int, smtp: tuple[str, int] | None, progress_factory
+    subscribers: int,
+    papers: int,
+    workers: int,
+    concurrency: int,
+    smtp: tuple[str, int] | None,
+    progress_factory,
+    smtp_source_messages: int = SMTP_SOURCE_MESSAGES,
 ) -> Figures:
     from digest.tasks import send_batch
 
     check_setup()
+    settings.DEBUG = False  # as in production and in the workers: no query kept in memory
     rng = random.Random(2025)
     figures = Figures(
         subscribers, papers, workers, concurrency, smtp=f"{smtp[0]}:{smtp[1]}" if smtp else "aiosmtpd (built in)"
@@ -305,6 +375,7 @@ def run(
     queue = f"paperboy-benchmark-{os.getpid()}"
     processes = start_workers(workers, concurrency, host, port, queue)
     try:
+        postgres_before, redis_before = postgres_counters(), redis_commands()
         started = time.perf_counter()
         with timed(figures, "plan"):
             plan = deliver.plan_edition(
@@ -326,11 +397,19 @@ def run(
                 time.sleep(0.5)
             progress.advance(plan.planned - done)
         figures.seconds["total"] = round(time.perf_counter() - started, 2)
+        time.sleep(1.5)  # the workers' statistics reach pg_stat_database within a second
+        postgres_after, redis_after = postgres_counters(), redis_commands()
         figures.peak_rss_mb = {"command": peak_rss_mb(os.getpid())}
         for n, worker in enumerate(processes):
             for pid in [worker.pid, *pool_pids(worker)]:
                 label = f"worker{n + 1}" if pid == worker.pid else f"worker{n + 1}-pool"
                 figures.peak_rss_mb[label] = peak_rss_mb(pid)
+        figures.mean_message_bytes = mean_message_bytes()
+        # The same server, as many sessions as the workers had, messages of the same size.
+        if smtp_source_messages:
+            figures.smtp_source_per_s = smtp_source_rate(
+                host, port, workers * concurrency, figures.mean_message_bytes, smtp_source_messages
+            )
     finally:
         stop_workers(processes)
         if sink:
@@ -338,5 +417,12 @@ def run(
     figures.sent = Delivery.objects.filter(edition_date=BENCHMARK_DATE, status=Delivery.Status.SENT).count()
     figures.failed = Delivery.objects.filter(edition_date=BENCHMARK_DATE).exclude(status=Delivery.Status.SENT).count()
     figures.emails_per_s = round(figures.sent / figures.seconds["total"], 1) if figures.seconds["total"] else 0.0
-    figures.mean_message_bytes = mean_message_bytes()
+    if figures.sent:
+        figures.postgres_per_email = {
+            name: round((postgres_after[name] - postgres_before[name]) / figures.sent, 2) for name in POSTGRES_COUNTERS
+        }
+        figures.redis_commands_per_email = round((redis_after - redis_before) / figures.sent, 2)
+    figures.table_mb_per_100k_deliveries = table_mb_per_100k_deliveries()
+    if figures.smtp_source_per_s:
+        figures.ratio_to_smtp_source = round(figures.emails_per_s / figures.smtp_source_per_s, 3)
     return figures

@@ -31,6 +31,12 @@ class Command(BaseCommand):
         )
         parser.add_argument("--workers", type=int, default=1, help="Celery worker processes to start")
         parser.add_argument(
+            "--smtp-source-messages",
+            type=int,
+            default=benchmark.SMTP_SOURCE_MESSAGES,
+            help="messages Postfix's smtp-source sends to the same server for the raw rate (0: skip it)",
+        )
+        parser.add_argument(
             "--concurrency",
             type=int,
             default=2,
@@ -45,6 +51,7 @@ class Command(BaseCommand):
         smtp: tuple[str, int] | None,
         workers: int,
         concurrency: int,
+        smtp_source_messages: int,
         **options,
     ):
         if min(subscribers, papers, workers, concurrency) < 1:
@@ -52,7 +59,13 @@ class Command(BaseCommand):
         stream = getattr(self.stderr, "_out", sys.stderr)
         try:
             figures = benchmark.run(
-                subscribers, papers, workers, concurrency, smtp, lambda total: Progress(total, "Benchmark", stream)
+                subscribers,
+                papers,
+                workers,
+                concurrency,
+                smtp,
+                lambda total: Progress(total, "Benchmark", stream),
+                smtp_source_messages,
             )
         except RuntimeError as error:
             raise CommandError(str(error)) from error
