@@ -11,7 +11,7 @@ from django.core.mail import EmailMessage
 from django.core.mail.backends import smtp
 from django.core.mail.message import sanitize_address
 
-from mailing import dkim_signing, pipelining
+from mailing import dkim_signing, pipelining, wire
 
 
 def set_envelope_sender(message: EmailMessage, address: str) -> None:
@@ -28,7 +28,7 @@ class EmailBackend(smtp.EmailBackend):
         sender = getattr(email_message, "envelope_sender", None) or email_message.from_email
         from_email = sanitize_address(sender, encoding)
         recipients = [sanitize_address(address, encoding) for address in email_message.recipients()]
-        data = dkim_signing.sign(email_message.message().as_bytes(linesep="\r\n"))
+        data = dkim_signing.sign(wire.message_bytes(email_message))
         try:
             pipelining.sendmail(self.connection, from_email, recipients, data)
         except smtplib.SMTPException:
