@@ -276,6 +276,9 @@ PAPERBOY_ARXIV_PAUSE = env_float("PAPERBOY_ARXIV_PAUSE", 3.0)
 PAPERBOY_MATCH_THRESHOLD = env_float("PAPERBOY_MATCH_THRESHOLD", 0.4)
 # Deliveries per send task: one SMTP connection each (issue 6: 200 by default).
 PAPERBOY_BATCH_SIZE = env_int("PAPERBOY_BATCH_SIZE", 200, 1, 10_000)
+# Rows a sending process takes (and records as sent) per statement: also how many messages one
+# killed worker process can leave uncertain, to be resent with the same Message-ID (the crash rule).
+PAPERBOY_SEND_GROUP = env_int("PAPERBOY_SEND_GROUP", 10, 1, 1000)
 # Sends whose outcome is unknown (each may deliver a copy) or that failed on our side: at most this many.
 PAPERBOY_MAX_ATTEMPTS = env_int("PAPERBOY_MAX_ATTEMPTS", 5, 1, 20)
 # Refusals for now (4xx) are retried, as mail servers do, for this long after the first one,

@@ -6,9 +6,9 @@ the new rows' ids are handed to `fan_out` (the Celery task queues one send task 
 sending starts while planning goes on. The unique (subscriber, edition_date) row is what makes
 a second planner, running at the same time or later, create and queue nothing twice.
 
-Sending claims each row atomically just before its message goes out (pending or
-failed_temporary -> sending), so a redelivered or duplicated send task skips what another has
-taken. States:
+Sending claims rows atomically, a group of PAPERBOY_SEND_GROUP at a time just before their
+messages go out (pending or failed_temporary -> sending; digest/claims.py), so a redelivered or
+duplicated send task skips what another has taken. States:
 
     pending -> sending -> sent
                        -> failed_temporary  a 4xx, retried with backoff for PAPERBOY_RETRY_FOR_HOURS;
@@ -34,8 +34,9 @@ went. Such a row is resent, but never blindly:
     arrived twice" in last_error for staff to see.
 A broken database connection is not a crash: what the server accepted stays in the process
 until it is written (LastSent, digest/reconnect.py), so it is never resent.
-Each worker process has at most one row in `sending` at a time, so a crash leaves at most one
-uncertain message per killed process: nothing is lost, and at most those may arrive twice.
+Each worker process has at most PAPERBOY_SEND_GROUP rows in `sending` at a time (its group), so a
+crash leaves at most that many uncertain messages per killed process: nothing is lost, and at
+most those may arrive twice.
 """
 
 from __future__ import annotations
@@ -47,7 +48,6 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from email.utils import make_msgid
-from functools import cache
 
 from celery.utils.time import get_exponential_backoff_interval
 from django.conf import settings
@@ -56,13 +56,14 @@ from django.core.mail.backends.base import BaseEmailBackend
 from django.core.mail.message import sanitize_address
 from django.db import connection as database
 from django.db import transaction
-from django.db.models import Case, F, Value, When
+from django.db.models import F
 from django.db.models.functions import Now
 from django.utils import timezone
 
 from digest import attempt_log
 from digest.attempt_log import Appended
 from digest.bounces import verp
+from digest.claims import PROCESS_ACCEPTED, Accepted, Claims
 from digest.matching.ranker import EditionMatcher, Match, edition_matcher, subscriber_profiles
 from digest.models import Delivery, DeliveryItem, Edition, Paper
 from digest.reconnect import DATABASE_UNAVAILABLE, written
@@ -350,43 +351,13 @@ class RelayUnavailableError(Exception):
 SESSION_TRIES = 3
 
 
-@dataclass
-class LastSent:
-    """The message the server has just accepted. Its row is marked sent by the same UPDATE that
-    claims the next row (`claim`): one statement and one commit per email, where separate
-    statements in a transaction cost four extra round trips (BEGIN, a second UPDATE, COMMIT),
-    which were most of a worker's waiting on PostgreSQL. A worker killed in between leaves just
-    that row in `sending`: still at most one uncertain message per process (the crash rule).
-    It is forgotten only once written: a broken database connection keeps it here, for the
-    retried write or the next task of this process (PROCESS_LAST_SENT)."""
-
-    pk: int | None = None
-    at: dt.datetime | None = None
-
-    def record(self) -> None:
-        if self.pk is not None:
-            Delivery.objects.filter(pk=self.pk, status=Delivery.Status.SENDING).update(
-                status=Delivery.Status.SENT,
-                sent_at=self.at,
-                last_error=Case(When(uncertain_attempts__gt=0, then=Value(MAYBE_TWICE)), default=Value("")),
-                attempt_log=Appended(attempt_log.SENT, at=self.at),
-            )
-            self.pk = None
-
-
-MAYBE_TWICE = "Sent; an earlier attempt's outcome is unknown, so it may have arrived twice (same Message-ID)"
-
-# One per worker process: a task that ended on a database error leaves its last outcome here.
-PROCESS_LAST_SENT = LastSent()
-
-
 def send_batch(delivery_ids: Sequence[int]) -> SendResult:
     """Send these deliveries over one SMTP connection. Safe to run twice on the same ids.
     Raises a reconnect.DATABASE_UNAVAILABLE error if the database stays unreachable (the
     caller retries the batch later); nothing the server accepted is then forgotten."""
     result = SendResult()
-    last_sent = PROCESS_LAST_SENT
-    written(last_sent.record)  # an outcome a previous task of this process could not write
+    accepted = PROCESS_ACCEPTED
+    written(accepted.record)  # outcomes a previous task of this process could not write
     deliveries = list(
         Delivery.objects.sendable()
         .filter(pk__in=delivery_ids)
@@ -397,22 +368,26 @@ def send_batch(delivery_ids: Sequence[int]) -> SendResult:
     expect_task(delivery_ids, settings.PAPERBOY_SEND_TIME_LIMIT)
     # The batch's emails share a few hundred papers: read each once, not once per email.
     papers = Paper.objects.in_bulk({item.paper_id for delivery in deliveries for item in delivery.items.all()})
+    active = [d.pk for d in deliveries if d.subscriber.status == Subscriber.Status.ACTIVE]
+    claims = Claims(active, settings.PAPERBOY_SEND_GROUP)
     connection = get_connection()
     try:
         for delivery in deliveries:
-            outcome = send_one(delivery, papers, connection, result, last_sent)
+            outcome = send_one(delivery, papers, connection, result, claims, accepted)
             setattr(result, outcome, getattr(result, outcome) + 1)
     except RelayUnavailableError as error:
         # No attempt is used up: an outage of the relay is not the subscriber's failure.
         result.relay_error = str(error)
         log.error("SMTP server unavailable, the rest of the batch waits: %s", error)
         note = f"SMTP server unavailable: {error}"
+        written(accepted.record)
+        written(claims.release_unsent)
         written(
             lambda: Delivery.objects.filter(pk__in=delivery_ids, status=Delivery.Status.PENDING).update(last_error=note)
         )
     finally:
         connection.close()
-        written(last_sent.record)
+        written(accepted.record)
     log.info(
         "Batch of %d: %d sent, %d to retry, %d failed for good, %d outcome unknown, %d skipped",
         len(delivery_ids),
@@ -426,7 +401,12 @@ def send_batch(delivery_ids: Sequence[int]) -> SendResult:
 
 
 def send_one(
-    delivery: Delivery, papers: dict[int, Paper], connection: BaseEmailBackend, result: SendResult, last_sent: LastSent
+    delivery: Delivery,
+    papers: dict[int, Paper],
+    connection: BaseEmailBackend,
+    result: SendResult,
+    claims: Claims,
+    accepted: Accepted,
 ) -> str:
     """Send one delivery; returns the SendResult counter its outcome adds to."""
     if delivery.subscriber.status != Subscriber.Status.ACTIVE:
@@ -442,40 +422,49 @@ def send_one(
         check_buildable(message)
     except BadHeaderError as error:
         # This message can never be built (its address or a header): trying again changes nothing.
-        return record_failure(delivery, error, result, Failure.REFUSED)
+        return finished(claims, delivery, record_failure(delivery, error, result, Failure.REFUSED))
     except DATABASE_UNAVAILABLE:
         raise
     except Exception as error:
         log.exception("Could not render delivery %s", delivery.pk)
-        return record_failure(delivery, error, result, Failure.ERROR)
+        return finished(claims, delivery, record_failure(delivery, error, result, Failure.ERROR))
     for _ in range(SESSION_TRIES):
         wait_for_slot()
         open_connection(connection)
-        if not written(lambda: claim(delivery, last_sent)):
-            return "skipped"  # another worker has it, or already sent it
+        if not claims.holds(delivery.pk):
+            group = claims.next_group(delivery.pk)
+            if not written(lambda group=group: claims.take(delivery.pk, group, accepted)):
+                return "skipped"  # another worker has it, or already sent it
         try:
             connection.send_messages([message])
         except (BadHeaderError, ValueError, UnicodeError) as error:
             # Raised while Django builds the message, before a byte of it is sent: no lost connection.
-            return record_failure(delivery, error, result, Failure.REFUSED)
+            return finished(claims, delivery, record_failure(delivery, error, result, Failure.REFUSED))
         except Exception as error:
             code = reply_code(error)
             if code == 421:
                 # "Closing the session": about the connection, not this recipient.
                 connection.close()
                 written(lambda error=error: release(delivery, error))
+                claims.done(delivery.pk)
                 continue
             if code is not None:
-                return record_refusal(delivery, error, result)
+                return finished(claims, delivery, record_refusal(delivery, error, result))
             # The conversation broke off without a reply: the server may have taken the message.
             # We are the sender and have stopped, so by the crash rule it is resent with the same
             # Message-ID.
             connection.close()
             record_failure(delivery, error, result, Failure.UNKNOWN, note="Outcome unknown (connection lost)")
-            return "uncertain"
-        last_sent.pk, last_sent.at = delivery.pk, timezone.now()
-        return "sent"
+            return finished(claims, delivery, "uncertain")
+        accepted.add(delivery.pk)
+        return finished(claims, delivery, "sent")
     raise RelayUnavailableError(f"the server closed {SESSION_TRIES} sessions in a row with 421")
+
+
+def finished(claims: Claims, delivery: Delivery, outcome: str) -> str:
+    """This row's outcome is known (or in `accepted`): this process no longer holds it for sending."""
+    claims.done(delivery.pk)
+    return outcome
 
 
 def reply_code(error: Exception) -> int | None:
@@ -540,48 +529,6 @@ def check_buildable(message: EmailMultiAlternatives) -> None:
             sanitize_address(address, encoding)
     except (ValueError, IndexError) as error:  # IndexError: what the email package raises on some
         raise BadHeaderError(f"An address of the message cannot be written: {error}") from error
-
-
-def claim(delivery: Delivery, last_sent: LastSent) -> bool:
-    """Take this row for sending (pending or failed_temporary -> sending) and, in the same
-    statement, mark the previous message sent. True if the row is ours to send now.
-
-    `last_sent` is cleared only once the statement has run: if the connection breaks, the
-    previous message's outcome is still known to this process, and the claim can be run again
-    (reconnect.written). Run again after a first run that committed unseen, it marks nothing
-    twice and does not return the row (it is already `sending`), which then waits for the crash
-    rule: late, never doubled, as it was not sent."""
-    previous = last_sent.pk
-    sent_at = database.ops.adapt_datetimefield_value(last_sent.at) if previous else None
-    sent_entry = attempt_log.entry(attempt_log.SENT, at=last_sent.at) if previous else None
-    Status = Delivery.Status  # noqa: N806
-    params = [previous, Status.SENT, Status.SENDING, previous, sent_at, previous, MAYBE_TWICE, previous]
-    params += [previous, sent_entry, previous, previous, Status.SENDING, delivery.pk, *Delivery.SENDABLE]
-    with database.cursor() as cursor:
-        cursor.execute(claim_sql(database.vendor), params)
-        claimed = delivery.pk in {pk for (pk,) in cursor.fetchall()}
-    last_sent.pk = None
-    return claimed
-
-
-@cache
-def claim_sql(vendor: str) -> str:
-    """The claim as one UPDATE: written once, as building it with the ORM (Case/When) took
-    more time per email than running it. The row `previous` is ours, in `sending`; `vendor`
-    keys the cache, as Now() and the JSON append are written differently per database."""
-    now, _ = Delivery.objects.none().query.get_compiler(connection=database).compile(Now())
-    return f"""
-        UPDATE {Delivery._meta.db_table} SET
-            status = CASE WHEN id = %s THEN %s ELSE %s END,
-            sent_at = CASE WHEN id = %s THEN %s ELSE sent_at END,
-            last_error = CASE WHEN id = %s THEN (CASE WHEN uncertain_attempts > 0 THEN %s ELSE '' END)
-                ELSE last_error END,
-            attempts = CASE WHEN id = %s THEN attempts ELSE attempts + 1 END,
-            attempt_log = CASE WHEN id = %s THEN {attempt_log.append_sql(vendor)} ELSE attempt_log END,
-            claimed_at = CASE WHEN id = %s THEN claimed_at ELSE {now} END
-        WHERE (id = %s AND status = %s) OR (id = %s AND status IN (%s, %s))
-        RETURNING id
-    """
 
 
 def release(delivery: Delivery, error: smtplib.SMTPException) -> None:

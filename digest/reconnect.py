@@ -5,7 +5,7 @@ If the database connection breaks (PostgreSQL restarted, the backend terminated,
 blip) that knowledge must not go with it, or the row stays `sending` and is resent by the
 crash rule: a second copy. So such writes are retried on a fresh connection for up to
 PAPERBOY_DB_RETRY_SECONDS; if the database is still unreachable the error goes up to the send
-task, which retries later (the outcome stays in the process meanwhile: deliver.LastSent).
+task, which retries later (the outcomes stay in the process meanwhile: claims.Accepted).
 """
 
 from __future__ import annotations

@@ -74,7 +74,7 @@ def send_batch(self, delivery_ids: list[int], outages: int = 0) -> dict:
         elif result.retry_ids:
             retry_later(self, result.retry_ids, 0)
     except DATABASE_UNAVAILABLE as error:
-        # What the server accepted is still known to this process (deliver.PROCESS_LAST_SENT).
+        # What the server accepted is still known to this process (claims.PROCESS_ACCEPTED).
         log.warning("Database unavailable, the batch is retried: %s", error)
         retry_later(self, delivery_ids, outages + 1, update_rows=False)
         return {"database_error": str(error)}

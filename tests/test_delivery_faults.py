@@ -108,7 +108,8 @@ def test_a_worker_killed_mid_run_then_restarted_still_sends_everyone_one_digest(
     tasks.send_edition_now.apply_async([DAY], queue=celery_worker.queue)
     wait_until(lambda: len(smtp.messages) >= 8, 60, "the run to be under way")
     celery_worker.kill()
-    killed_in_flight = 1  # one pool process, which holds one message at a time
+    # One pool process, which holds one group of rows at a time (digest/claims.py).
+    killed_in_flight = settings.PAPERBOY_SEND_GROUP
     celery_worker.start()
 
     # Redis hands the killed worker's chunk back; the row it was sending waits out the crash rule.
