@@ -9,6 +9,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -61,7 +62,7 @@ def test_ingest_leaves_every_vector_the_first_preview_needs(cache_shared_with_ot
 
     # A shared cache that has lost them (evicted, restarted) gets them again on the next ingest,
     # though this process still holds them in memory.
-    settings.CACHES = {"default": {**settings.CACHES["default"], "KEY_PREFIX": "emptied"}}
+    settings.CACHES = {"default": {**settings.CACHES["default"], "KEY_PREFIX": f"emptied-{time.time_ns()}"}}
     assert len(missing_sentence_vectors(papers)) > len(papers)
     ingest_sample_day()
     assert missing_sentence_vectors(papers) == []
