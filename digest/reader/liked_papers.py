@@ -1,0 +1,61 @@
+"""What digest puts under "Papers like these?" on the signup page and in the preference center
+(registered in digest.apps through subscriptions.extensions): the newest edition's week of papers,
+best matches for the reader's topics first (digest/matching/cold_start.py), and the ticks kept
+as 👍 Ratings, which the per-subscriber model (matching/feedback.py) reads from the next digest."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+
+from django.db import transaction
+
+from digest.day import latest_edition
+from digest.matching import cold_start
+from digest.matching.feedback import UP
+from digest.matching.ranker import edition_matcher
+from digest.models import Paper, Rating
+from subscriptions.extensions import OfferedPaper
+from subscriptions.models import Subscriber
+
+
+def week_papers() -> list[Paper]:
+    """The papers of the 7 days up to the newest edition."""
+    edition = latest_edition()
+    if edition is None:
+        return []
+    since = edition.date - dt.timedelta(days=cold_start.WEEK_DAYS - 1)
+    return list(Paper.objects.filter(edition_date__gte=since, edition_date__lte=edition.date))
+
+
+class WeekOffer:
+    def tickable(self) -> frozenset[str]:
+        return frozenset(p.arxiv_id for p in week_papers())
+
+    def offer(self, topics: Sequence[str], subscriber: Subscriber | None) -> list[OfferedPaper]:
+        rated = rated_ids(subscriber) if subscriber is not None else set()
+        offered = cold_start.papers_to_offer(week_papers(), topics, edition_matcher, leave_out=rated)
+        return [
+            OfferedPaper(
+                o.paper.arxiv_id,
+                o.paper.display_title,
+                o.paper.arxiv_url,
+                "Matches your topics" if o.matched else f"\u25b2 {o.paper.upvotes} upvotes",
+            )
+            for o in offered
+        ]
+
+    def rated(self, subscriber: Subscriber) -> int:
+        return Rating.objects.filter(subscriber=subscriber).count()
+
+    def keep(self, subscriber: Subscriber, arxiv_ids: Sequence[str]) -> None:
+        """A 👍 for each ticked paper that exists (an id checked at signup may be confirmed
+        days later); a tick on a paper rated before makes it a 👍, the last word counting."""
+        papers = Paper.objects.filter(arxiv_id__in=list(dict.fromkeys(arxiv_ids)))
+        with transaction.atomic():
+            for paper in papers:
+                Rating.objects.update_or_create(subscriber=subscriber, paper=paper, defaults={"vote": UP})
+
+
+def rated_ids(subscriber: Subscriber) -> set[str]:
+    return set(Rating.objects.filter(subscriber=subscriber).values_list("paper__arxiv_id", flat=True))
