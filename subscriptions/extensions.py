@@ -52,8 +52,11 @@ class PaperOffer(Protocol):
         """arXiv ids a form may tick: every paper that could have been offered lately, so a page
         opened before a new edition arrived still saves."""
 
-    def offer(self, topics: Sequence[str], subscriber: Subscriber | None) -> list[OfferedPaper]:
-        """The papers to show, best first; none the subscriber has rated already."""
+    def offer(
+        self, topics: Sequence[str], subscriber: Subscriber | None, ticked: Sequence[str] = ()
+    ) -> list[OfferedPaper]:
+        """The papers to show, best first; none the subscriber has rated already. Papers
+        `ticked` in a form that comes back are shown again first, so no tick is lost."""
 
     def rated(self, subscriber: Subscriber) -> int:
         """How many papers the subscriber has rated (what their own model learns from)."""
@@ -68,7 +71,9 @@ class NoOffer:
     def tickable(self) -> frozenset[str]:
         return frozenset()
 
-    def offer(self, topics: Sequence[str], subscriber: Subscriber | None) -> list[OfferedPaper]:
+    def offer(
+        self, topics: Sequence[str], subscriber: Subscriber | None, ticked: Sequence[str] = ()
+    ) -> list[OfferedPaper]:
         return []
 
     def rated(self, subscriber: Subscriber) -> int:

@@ -85,7 +85,7 @@ def signup_page(request: HttpRequest, form: SignupForm, status: int = 200) -> Ht
         "form": form,
         # Without JavaScript the list cannot follow the typing: the week's most upvoted at first,
         # with the best matches for the topics once the form comes back.
-        "offered": extensions.paper_offer().offer(form.topics_entered(), None),
+        "offered": extensions.paper_offer().offer(form.topics_entered(), None, form.ticked()),
         "limited": LIMITED_MESSAGE if status == 429 else "",
         "timezones": sorted(known_timezones()),
         **extensions.context_for(extensions.SIGNUP_PAGE),
@@ -181,7 +181,7 @@ def manage_page(
         "subscriber": subscriber,
         "token": token,
         "form": form,
-        "offered": offer.offer(form.topics_entered(), subscriber),
+        "offered": offer.offer(form.topics_entered(), subscriber, form.ticked()),
         "rated": offer.rated(subscriber),
         "email_form": email_form or EmailForm(),
         "timezones": sorted(known_timezones()),

@@ -53,14 +53,21 @@ def papers_to_offer(
     matcher_for: MatcherFor,
     leave_out: Iterable[str] = (),
     size: int = OFFERED,
+    ticked: Iterable[str] = (),
 ) -> list[Offered]:
     """About `size` papers of the week to tick: best matches for `topics` first (at most
     MATCHES_AT_MOST), then the most upvoted; none twice, none whose arXiv id is in `leave_out`
-    (papers already rated)."""
+    (papers already rated). Papers already `ticked` (a form shown again) come first, on top."""
     skipped = set(leave_out)
     candidates = [p for p in papers if p.arxiv_id not in skipped]
     matches = best_matches(candidates, topics, matcher_for, min(size, MATCHES_AT_MOST))
-    offered: dict[str, Offered] = {p.arxiv_id: Offered(p, True) for p in matches}
+    matched = {p.arxiv_id for p in matches}
+    by_id = {p.arxiv_id: p for p in candidates}
+    kept = [by_id[i] for i in dict.fromkeys(ticked) if i in by_id]
+    offered: dict[str, Offered] = {p.arxiv_id: Offered(p, p.arxiv_id in matched) for p in kept}
+    size += len(offered)
+    for paper in matches:
+        offered.setdefault(paper.arxiv_id, Offered(paper, True))
     for paper in most_upvoted(candidates):
         if len(offered) >= size:
             break

@@ -8,7 +8,8 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Sequence
 
-from django.db import transaction
+from django.db import models, transaction
+from django.db.models import QuerySet
 
 from digest.day import latest_edition
 from digest.matching import cold_start
@@ -19,22 +20,29 @@ from subscriptions.extensions import OfferedPaper
 from subscriptions.models import Subscriber
 
 
-def week_papers() -> list[Paper]:
+def week_papers() -> QuerySet[Paper]:
     """The papers of the 7 days up to the newest edition."""
     edition = latest_edition()
     if edition is None:
-        return []
+        return Paper.objects.none()
     since = edition.date - dt.timedelta(days=cold_start.WEEK_DAYS - 1)
-    return list(Paper.objects.filter(edition_date__gte=since, edition_date__lte=edition.date))
+    return Paper.objects.filter(edition_date__gte=since, edition_date__lte=edition.date)
 
 
 class WeekOffer:
     def tickable(self) -> frozenset[str]:
-        return frozenset(p.arxiv_id for p in week_papers())
+        return frozenset(week_papers().values_list("arxiv_id", flat=True))
 
-    def offer(self, topics: Sequence[str], subscriber: Subscriber | None) -> list[OfferedPaper]:
+    def offer(
+        self, topics: Sequence[str], subscriber: Subscriber | None, ticked: Sequence[str] = ()
+    ) -> list[OfferedPaper]:
         rated = rated_ids(subscriber) if subscriber is not None else set()
-        offered = cold_start.papers_to_offer(week_papers(), topics, edition_matcher, leave_out=rated)
+        papers = week_papers().exclude(arxiv_id__in=rated)
+        if not topics:
+            # The signup page as first opened: only the most upvoted (and any ticks), no vectors.
+            wanted = models.Q(pk__in=papers.order_by("-upvotes", "arxiv_id")[: cold_start.OFFERED].values("pk"))
+            papers = papers.filter(wanted | models.Q(arxiv_id__in=list(ticked))).defer("vector")
+        offered = cold_start.papers_to_offer(list(papers), topics, edition_matcher, leave_out=rated, ticked=ticked)
         return [
             OfferedPaper(
                 o.paper.arxiv_id,

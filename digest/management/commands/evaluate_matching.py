@@ -119,17 +119,25 @@ class Command(BaseCommand):
             "labelled day, from its real grades, without and with the ticks as 👍. Means over the profiles "
             "that have something to find (absent ones: papers sent instead)."
         )
-        results = cold_start_evaluation.simulate(settings.PAPERBOY_MATCH_THRESHOLD)
+        threshold = settings.PAPERBOY_MATCH_THRESHOLD
+        results = cold_start_evaluation.simulate(threshold)
+        # For comparison only: the ticks as seed papers (interests of their own) instead of 👍.
+        as_seeds = cold_start_evaluation.simulate(threshold, as_seeds=True)
         self.stdout.write(
-            f"{'day':10} {'profiles':>8} {'ticked':>6} {'P@5 before':>10} {'after':>6} "
+            f"{'day':10} {'profiles':>8} {'ticked':>6} {'P@5 before':>10} {'after':>6} {'(as seeds)':>10} "
             f"{'absent sent before':>18} {'after':>6}"
         )
         overall = [r for runs in results.values() for r in runs]
-        for label, runs in [*results.items(), ("overall", overall)]:
+        overall_seeds = [r for runs in as_seeds.values() for r in runs]
+        for label, runs, seeded in [
+            *((date, runs, as_seeds[date]) for date, runs in results.items()),
+            ("overall", overall, overall_seeds),
+        ]:
             before, after = cold_start_evaluation.mean_precision(runs)
             absent = [r for r in runs if r.profile.kind == real_days.ABSENT]
             self.stdout.write(
                 f"{label:10} {len(runs):8} {sum(len(r.ticked) for r in runs):6} {before:10.3f} {after:6.3f} "
+                f"{cold_start_evaluation.mean_precision(seeded)[1]:10.3f} "
                 f"{sum(len(r.before) for r in absent):18} {sum(len(r.after) for r in absent):6}"
             )
         if per_profile:
