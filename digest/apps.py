@@ -9,11 +9,12 @@ class DigestConfig(AppConfig):
     def ready(self) -> None:
         # What a reader sees of their digests on subscriptions' pages (digest builds on
         # subscriptions, never the other way round).
-        from digest.reader import pages
+        from digest.reader import liked_papers, pages
         from subscriptions import extensions
 
         extensions.add_to_page(extensions.SIGNUP_PAGE, pages.signup_context)
         extensions.add_to_page(extensions.MANAGE_PAGE, pages.manage_context)
+        extensions.offer_papers_with(liked_papers.WeekOffer())
 
         if settings.PAPERBOY_WARM_UP:
             # A web process loads the sentence model before it serves (Procfile.dev, gunicorn

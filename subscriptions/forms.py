@@ -10,11 +10,12 @@ from django.conf import settings
 from django.db import transaction
 from django.forms.models import construct_instance
 
-from subscriptions import addresses
+from subscriptions import addresses, extensions
 from subscriptions.interests import parse_interest_line
 from subscriptions.models import DEFAULT_MAX_PAPERS, MAX_PAPERS, TRENDING_PAPERS, Interest, Subscriber, known_timezones
 
 MAX_INTERESTS_PER_KIND = 20
+MAX_TICKS = 25  # "papers like these?" shows about a dozen
 MAX_INTEREST_LENGTH = 100
 # Enough for MAX_INTERESTS_PER_KIND long lines; a 10,000-character paste is refused whole.
 MAX_LIST_LENGTH = MAX_INTERESTS_PER_KIND * (MAX_INTEREST_LENGTH + 2)
@@ -75,6 +76,31 @@ class InterestListField(forms.CharField):
         return value or ""
 
 
+class LikedPapersField(forms.MultipleChoiceField):
+    """The ticks under "Papers like these?": arXiv ids among `tickable` (what the app offering
+    papers could have shown lately), repeats dropped, at most MAX_TICKS."""
+
+    default_error_messages = {
+        "invalid_choice": "“%(value)s” is not one of the papers offered here. Nothing was saved: "
+        "tick papers from the list below and send the form again.",
+    }
+
+    def __init__(self, **kwargs) -> None:
+        super().__init__(required=False, widget=forms.CheckboxSelectMultiple, **kwargs)
+        self.tickable: frozenset[str] = frozenset()
+
+    def to_python(self, value: object) -> list[str]:
+        return list(dict.fromkeys(super().to_python(value)))  # a hand-made POST may repeat an id
+
+    def valid_value(self, value: str) -> bool:
+        return value in self.tickable
+
+    def validate(self, value: list[str]) -> None:
+        if len(value) > MAX_TICKS:
+            raise forms.ValidationError(f"Please tick {MAX_TICKS} papers at most (you ticked {len(value)}).")
+        super().validate(value)
+
+
 class PreferencesForm(forms.ModelForm):
     """What a subscriber follows and when they hear from us."""
 
@@ -98,6 +124,8 @@ class PreferencesForm(forms.ModelForm):
         label="Authors to follow",
         help_text="One name per line, as it appears on arXiv, e.g. “Yann LeCun”.",
     )
+
+    liked_papers = LikedPapersField(label="Papers like these?")
 
     # Declared to give the model's check constraint a message next to the field. The cap keeps
     # the largest digest under Gmail's clipping size.
@@ -144,6 +172,8 @@ class PreferencesForm(forms.ModelForm):
     def __init__(self, *args, **kwargs) -> None:
         kwargs.setdefault("label_suffix", "")
         super().__init__(*args, **kwargs)
+        if self.is_bound:  # only a post is checked against what could have been offered
+            self.fields["liked_papers"].tickable = extensions.paper_offer().tickable()
         if self.instance.pk and not self.is_bound:
             for name, kind in self.INTEREST_FIELDS.items():
                 self.initial[name] = self.instance.interest_values(kind)
@@ -186,6 +216,17 @@ class PreferencesForm(forms.ModelForm):
                 field.widget.attrs["autofocus"] = True
                 break
 
+    def topics_entered(self) -> list[str]:
+        """The topics typed (valid ones, once posted) or saved: what "papers like these?" matches."""
+        if self.is_bound:
+            parsed = getattr(self, "cleaned_data", {}).get("topics") or []
+            return [value for kind, value in parsed if kind == Interest.Kind.TOPIC]
+        return self.instance.interest_values(Interest.Kind.TOPIC) if self.instance.pk else []
+
+    def ticked(self) -> list[str]:
+        """The arXiv ids ticked in the post, to show them ticked again when the form comes back."""
+        return list(self["liked_papers"].value() or []) if self.is_bound else []
+
     def interests(self) -> dict[str, list[str]]:
         """Every kind's values (empty lists too, so a removed interest is deleted)."""
         values: dict[str, list[str]] = {kind: [] for kind in Interest.Kind.values}
@@ -208,6 +249,7 @@ class PreferencesForm(forms.ModelForm):
         with transaction.atomic():
             subscriber.save()
             subscriber.replace_interests(self.interests())
+            extensions.paper_offer().keep(subscriber, self.cleaned_data["liked_papers"])
         self.instance = subscriber
         return subscriber
 
@@ -217,6 +259,7 @@ class PreferencesForm(forms.ModelForm):
         return {
             "fields": {name: self.cleaned_data[name] for name in self._meta.fields},
             "interests": self.interests(),
+            "liked_papers": self.cleaned_data["liked_papers"],
         }
 
 

@@ -13,7 +13,7 @@ from django.db import IntegrityError, models, transaction
 from django.db.models.functions import Lower
 from django.utils import timezone
 
-from subscriptions import addresses, links
+from subscriptions import addresses, extensions, links
 
 DEFAULT_MAX_PAPERS = 10
 # The largest digest (this many papers, longest real abstracts, plus the trending ones) must
@@ -223,12 +223,14 @@ class Subscriber(models.Model):
         return True
 
     def apply_preferences(self, preferences: dict) -> None:
-        """What PreferencesForm.preferences() stored: settings and every kind of interest."""
+        """What PreferencesForm.preferences() stored: settings, every kind of interest, and the
+        papers ticked under "papers like these?" (requests stored before them have none)."""
         for name, value in preferences["fields"].items():
             setattr(self, name, value)
         with transaction.atomic():
             self.save(update_fields=list(preferences["fields"]))
             self.replace_interests(preferences["interests"])
+            extensions.paper_offer().keep(self, preferences.get("liked_papers", []))
 
     def move(self, from_statuses: set[str], to_status: str, **fields) -> bool:
         changed = Subscriber.objects.filter(pk=self.pk, status__in=from_statuses).update(status=to_status, **fields)

@@ -83,6 +83,9 @@ def home(request: HttpRequest) -> HttpResponse:
 def signup_page(request: HttpRequest, form: SignupForm, status: int = 200) -> HttpResponse:
     context = {
         "form": form,
+        # Without JavaScript the list cannot follow the typing: the week's most upvoted at first,
+        # with the best matches for the topics once the form comes back.
+        "offered": extensions.paper_offer().offer(form.topics_entered(), None, form.ticked()),
         "limited": LIMITED_MESSAGE if status == 429 else "",
         "timezones": sorted(known_timezones()),
         **extensions.context_for(extensions.SIGNUP_PAGE),
@@ -152,9 +155,16 @@ def manage(request: HttpRequest, subscriber: Subscriber, token: str) -> HttpResp
     form = PreferencesForm(request.POST or None, instance=subscriber)
     if request.method == "POST" and form.is_valid():
         form.save()
-        messages.success(request, "Saved. Your next digest follows these preferences.")
+        messages.success(request, f"Saved. Your next digest follows these preferences.{ticks_saved(form)}")
         return redirect(request.path)
     return manage_page(request, subscriber, token, form=form)
+
+
+def ticks_saved(form: PreferencesForm) -> str:
+    ticked = len(form.cleaned_data["liked_papers"])
+    if ticked == 0:
+        return ""
+    return " The paper you ticked counts as 👍." if ticked == 1 else f" The {ticked} papers you ticked count as 👍."
 
 
 def manage_page(
@@ -165,10 +175,14 @@ def manage_page(
     email_form: EmailForm | None = None,
     status: int = 200,
 ) -> HttpResponse:
+    form = form or PreferencesForm(instance=subscriber)
+    offer = extensions.paper_offer()
     context = {
         "subscriber": subscriber,
         "token": token,
-        "form": form or PreferencesForm(instance=subscriber),
+        "form": form,
+        "offered": offer.offer(form.topics_entered(), subscriber, form.ticked()),
+        "rated": offer.rated(subscriber),
         "email_form": email_form or EmailForm(),
         "timezones": sorted(known_timezones()),
         **extensions.context_for(extensions.MANAGE_PAGE, subscriber=subscriber),
