@@ -5,7 +5,9 @@
                                their Deliveries and fans each chunk out (PAPERBOY_BATCH_SIZE)
     send_batch(ids)            render.py builds each email; deliver.py sends over one SMTP connection
 
-Celery runs these from digest/tasks.py; the management commands run them in-process.
+Celery runs these from digest/tasks.py, planning as a fan-out too (shard_day: each chunk of due
+subscribers is planned, matched and sent by whichever worker takes it); the management
+commands run them in-process.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ import logging
 from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
-from digest.deliver import FanOut, PlanResult, plan_edition, send_batch, sendable_batches
+from digest.deliver import FanOut, PlanResult, ShardOut, plan_edition, send_batch, sendable_batches, shard_edition
 from digest.ingest import ingest_day
 from digest.matching import semantic
 from digest.matching.ranker import edition_matcher
@@ -30,6 +32,7 @@ __all__ = [
     "prepare_matching",
     "send_batch",
     "sendable_batches",
+    "shard_day",
 ]
 
 log = logging.getLogger(__name__)
@@ -75,4 +78,19 @@ def plan_day(
         result.not_due,
         result.nothing_matched,
     )
+    return edition, result
+
+
+def shard_day(
+    edition_date: dt.date | None, now: dt.datetime | None, respect_send_hour: bool, shard_out: ShardOut
+) -> tuple[Edition | None, PlanResult]:
+    """plan_day as a fan-out: hand each chunk of due subscribers of the edition (the newest one
+    if no date is given) to `shard_out`, for a worker to plan and send (deliver.plan_and_send_shard)."""
+    now = now or timezone.now()
+    edition = Edition.objects.filter(date=edition_date).first() if edition_date else latest_edition(now.date())
+    if edition is None:
+        log.warning("No edition %s to send", edition_date or "yet")
+        return None, PlanResult()
+    result = shard_edition(edition, now, respect_send_hour, shard_out)
+    log.info("%s: %d chunks of due subscribers handed out, %d not due yet", edition.date, result.chunks, result.not_due)
     return edition, result

@@ -56,7 +56,7 @@ from django.core.mail.backends.base import BaseEmailBackend
 from django.core.mail.message import sanitize_address
 from django.db import connection as database
 from django.db import transaction
-from django.db.models import F
+from django.db.models import Count, F, Max
 from django.db.models.functions import Now
 from django.utils import timezone
 
@@ -77,6 +77,7 @@ log = logging.getLogger(__name__)
 WEEKLY_WINDOW_DAYS = 7
 
 FanOut = Callable[[list[int]], None]
+ShardOut = Callable[[dt.date, str, list[int]], None]  # (edition date, frequency, subscriber ids)
 
 
 @dataclass
@@ -139,24 +140,40 @@ def plan_edition(
         # Ranking an empty index matches nothing, so no email goes out empty; weekly
         # subscribers may still have the rest of their week.
         log.error("Edition %s has no papers: no daily digests today", edition.date)
-    for frequency, subscribers in due_subscriber_chunks(edition, now, respect_send_hour, result):
-        started = time.perf_counter()
-        matches = rank_chunk(indexes[frequency], subscribers)
-        result.match_seconds += time.perf_counter() - started
-        planned = [(s, m) for s, m in zip(subscribers, matches, strict=True) if m]
-        result.nothing_matched += len(subscribers) - len(planned)
-        ids = save_plans(edition.date, planned, result, dry_run)
+    for frequency, pks in due_subscriber_ids(edition, now, respect_send_hour, result):
+        ids = plan_chunk(indexes, frequency, load_subscribers(edition.date, pks), result, dry_run)
         if ids and fan_out:
             fan_out(ids)
             result.chunks += 1
     return result
 
 
-def due_subscriber_chunks(
+def shard_edition(edition: Edition, now: dt.datetime, respect_send_hour: bool, shard_out: ShardOut) -> PlanResult:
+    """Planning as a fan-out: hand each chunk of due subscribers (their ids only) to `shard_out`,
+    so that whichever worker takes it plans, matches and sends it (plan_and_send_shard), with
+    the edition's shared work done once per worker process. N machines then plan N-fold faster
+    where one planner did everyone before."""
+    result = PlanResult()
+    for frequency, pks in due_subscriber_ids(edition, now, respect_send_hour, result):
+        shard_out(edition.date, frequency, pks)
+        result.chunks += 1
+    return result
+
+
+def plan_and_send_shard(edition_date: dt.date, frequency: str, pks: Sequence[int]) -> tuple[PlanResult, list[int]]:
+    """Plan these subscribers' deliveries of the edition (those not planned yet: a redelivered
+    shard plans nothing twice), then return the shard's deliveries still to send."""
+    result = PlanResult()
+    plan_chunk(process_indexes(edition_date), frequency, load_subscribers(edition_date, pks), result, dry_run=False)
+    sendable = Delivery.objects.sendable().filter(edition_date=edition_date, subscriber_id__in=list(pks))
+    return result, list(sendable.order_by("pk").values_list("pk", flat=True))
+
+
+def due_subscriber_ids(
     edition: Edition, now: dt.datetime, respect_send_hour: bool, result: PlanResult
-) -> Iterator[tuple[str, list[Subscriber]]]:
-    """(frequency, subscribers) chunks of at most PAPERBOY_BATCH_SIZE who are due and have
-    no delivery of this edition yet, with their interests loaded."""
+) -> Iterator[tuple[str, list[int]]]:
+    """(frequency, subscriber ids) chunks of at most PAPERBOY_BATCH_SIZE who are due and have
+    no delivery of this edition yet."""
     for frequency in Subscriber.Frequency.values:
         candidates = (
             Subscriber.objects.taking_edition(edition.date)
@@ -173,10 +190,48 @@ def due_subscriber_chunks(
                 due.append(pk)
         size = settings.PAPERBOY_BATCH_SIZE
         for start in range(0, len(due), size):
-            chunk = (
-                Subscriber.objects.filter(pk__in=due[start : start + size]).prefetch_related("interests").order_by("pk")
-            )
-            yield frequency, list(chunk)
+            yield frequency, due[start : start + size]
+
+
+def load_subscribers(edition_date: dt.date, pks: Sequence[int]) -> list[Subscriber]:
+    """These subscribers with their interests, those still taking the edition and not yet planned."""
+    return list(
+        Subscriber.objects.taking_edition(edition_date)
+        .filter(pk__in=list(pks))
+        .exclude(deliveries__edition_date=edition_date)
+        .prefetch_related("interests")
+        .order_by("pk")
+    )
+
+
+def plan_chunk(
+    indexes: EditionIndexes, frequency: str, subscribers: list[Subscriber], result: PlanResult, dry_run: bool
+) -> list[int]:
+    """Rank a chunk of subscribers and save their plans; the ids of the deliveries created."""
+    started = time.perf_counter()
+    matches = rank_chunk(indexes[frequency], subscribers)
+    result.match_seconds += time.perf_counter() - started
+    planned = [(s, m) for s, m in zip(subscribers, matches, strict=True) if m]
+    result.nothing_matched += len(subscribers) - len(planned)
+    return save_plans(indexes.edition_date, planned, result, dry_run)
+
+
+# One per worker process: the edition's matchers, built on the first shard that needs them.
+_process_indexes: dict[dt.date, tuple[tuple, EditionIndexes]] = {}
+
+
+def process_indexes(edition_date: dt.date) -> EditionIndexes:
+    """This process's EditionIndexes of the edition, built again only if its papers changed
+    (a late ingest): paper vectors come from the rows, sentence vectors from the shared cache."""
+    window = Paper.objects.filter(
+        edition_date__range=(edition_date - dt.timedelta(days=WEEKLY_WINDOW_DAYS - 1), edition_date)
+    )
+    key = tuple(window.aggregate(Count("pk"), Max("pk"), Max("updated_at")).values())
+    cached = _process_indexes.get(edition_date)
+    if cached is None or cached[0] != key:
+        _process_indexes.clear()  # yesterday's edition is done with
+        _process_indexes[edition_date] = (key, EditionIndexes(edition_date))
+    return _process_indexes[edition_date][1]
 
 
 def rank_chunk(matcher: EditionMatcher, subscribers: Sequence[Subscriber]) -> list[list[Match]]:

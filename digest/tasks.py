@@ -36,17 +36,48 @@ def ingest_papers(edition_date: str | None = None) -> str:
 
 @shared_task(time_limit=settings.PAPERBOY_PLAN_TIME_LIMIT)
 def plan_due_digests(edition_date: str | None = None) -> int:
-    """Beat, every PAPERBOY_PLAN_EVERY_MINUTES: plan the newest edition for subscribers whose
-    send hour has come, fanning each chunk out to a send task as it is saved."""
-    _, result = day.plan_day(dt.date.fromisoformat(edition_date) if edition_date else None, fan_out=queue_sends)
-    return result.planned
+    """Beat, every PAPERBOY_PLAN_EVERY_MINUTES: hand out the newest edition's subscribers whose
+    send hour has come, a chunk per plan_and_send task; returns the number of chunks."""
+    date = dt.date.fromisoformat(edition_date) if edition_date else None
+    _, result = day.shard_day(date, None, respect_send_hour=True, shard_out=queue_shard)
+    return result.chunks
 
 
 @shared_task(time_limit=settings.PAPERBOY_PLAN_TIME_LIMIT)
 def send_edition_now(edition_date: str) -> int:
     """Staff's "send now": everyone taking the edition, whatever their send hour."""
-    _, result = day.plan_day(dt.date.fromisoformat(edition_date), respect_send_hour=False, fan_out=queue_sends)
-    return result.planned
+    date = dt.date.fromisoformat(edition_date)
+    _, result = day.shard_day(date, None, respect_send_hour=False, shard_out=queue_shard)
+    return result.chunks
+
+
+def queue_shard(edition_date: dt.date, frequency: str, subscriber_ids: list[int]) -> None:
+    transaction.on_commit(partial(plan_and_send.delay, edition_date.isoformat(), frequency, subscriber_ids))
+
+
+@shared_task(bind=True, max_retries=None, time_limit=settings.PAPERBOY_SEND_TIME_LIMIT)
+def plan_and_send(self, edition_date: str, frequency: str, subscriber_ids: list[int]) -> dict:
+    """Plan one chunk of due subscribers with this worker's indexes of the edition, then send
+    their deliveries; what a refusal or an outage leaves goes on as a send_batch retry."""
+    try:
+        _, ids = deliver.plan_and_send_shard(dt.date.fromisoformat(edition_date), frequency, subscriber_ids)
+        result = deliver.send_batch(ids)
+    except DATABASE_UNAVAILABLE as error:
+        log.warning("Database unavailable, the chunk is planned and sent again later: %s", error)
+        raise self.retry(countdown=deliver.retry_delay(self.request.retries)) from error
+    if result.relay_error:
+        send_later(deliver.still_sendable(ids), outages=1)
+    elif result.retry_ids:
+        send_later(result.retry_ids, outages=0)
+    return dataclasses.asdict(result)
+
+
+def send_later(delivery_ids: list[int], outages: int) -> None:
+    """A send_batch for these after the first retry's backoff, their rows told when it is due."""
+    if delivery_ids:
+        countdown = deliver.retry_delay(0)
+        deliver.expect_task(delivery_ids, countdown)
+        send_batch.apply_async([sorted(delivery_ids)], {"outages": outages}, countdown=countdown)
 
 
 @shared_task(time_limit=settings.PAPERBOY_PLAN_TIME_LIMIT)

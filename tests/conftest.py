@@ -110,9 +110,10 @@ def fresh_edition_renderers() -> Iterator[None]:
     """Renderers are cached per process and edition (digest.render.renderer_for); each test's
     database starts empty, so one test's cached cards and trending papers must not reach the next."""
     yield
-    from digest import render
+    from digest import deliver, render
 
     render._renderers.clear()
+    deliver._process_indexes.clear()
 
 
 # --- Sources ----------------------------------------------------------------------------

@@ -37,8 +37,8 @@ def test_the_figures_agree_with_the_rows_and_compare_with_smtp_source(on_postgre
     assert figures["emails_per_s"] == round(figures["sent"] / figures["seconds"]["total"], 1)
     assert figures["smtp_source_per_s"] > 0
     assert figures["ratio_to_smtp_source"] == round(figures["emails_per_s"] / figures["smtp_source_per_s"], 3)
-    # Each email costs at least its claim's commit and one written row of its own.
-    assert figures["postgres_per_email"]["xact_commit"] >= 1
+    # Rows are claimed and recorded ten at a time (digest/claims.py), and each email writes rows of its own.
+    assert 0 < figures["postgres_per_email"]["xact_commit"] < 1
     assert figures["postgres_per_email"]["tup_inserted"] >= DeliveryItem.objects.count() / figures["sent"]
     assert figures["redis_commands_per_email"] > 0
     assert set(figures["table_mb_per_100k_deliveries"]) == {Delivery._meta.db_table, DeliveryItem._meta.db_table}

@@ -56,6 +56,7 @@ def test_plans_and_housekeeping_have_a_queue_of_their_own_which_every_worker_com
     plan_queue = settings.CELERY_PLAN_QUEUE
     assert plan_queue != settings.CELERY_TASK_DEFAULT_QUEUE
     assert queue_of["digest.tasks.send_batch"] == settings.CELERY_TASK_DEFAULT_QUEUE
+    assert queue_of["digest.tasks.plan_and_send"] == settings.CELERY_TASK_DEFAULT_QUEUE  # the workers plan too
     for entry in settings.CELERY_BEAT_SCHEDULE.values():  # everything beat starts
         assert queue_of[entry["task"]] == plan_queue
     consumed = f"-Q {settings.CELERY_TASK_DEFAULT_QUEUE},{plan_queue}"

@@ -62,6 +62,7 @@ class Figures:
     workers: int
     concurrency: int
     smtp: str
+    planning: str = "shard"
     seconds: dict[str, float] = dataclasses.field(default_factory=dict)
     emails_per_s: float = 0.0
     sent: int = 0
@@ -342,6 +343,49 @@ def table_mb_per_100k_deliveries() -> dict[str, float]:
     return sizes
 
 
+def plan(edition: Edition, queue: str, planning: str, figures: Figures) -> int:
+    """Plan the day as production does: "shard" hands chunks of subscribers to the workers, who
+    plan, match and send them (the beat task's way); "central" plans everyone here and fans out
+    send batches (plan_day's). Returns how many deliveries to wait for."""
+    from digest.tasks import plan_and_send, send_batch
+
+    now = timezone.now()
+    if planning == "shard":
+        handed = []
+
+        def shard_out(date: dt.date, frequency: str, pks: list[int]) -> None:
+            handed.extend(pks)
+            plan_and_send.apply_async([date.isoformat(), frequency, pks], queue=queue)
+
+        deliver.shard_edition(edition, now, respect_send_hour=False, shard_out=shard_out)
+        return len(handed)
+    result = deliver.plan_edition(
+        edition, now, respect_send_hour=False, fan_out=lambda ids: send_batch.apply_async([ids], queue=queue)
+    )
+    figures.seconds["match"] = round(result.match_seconds, 2)
+    return result.planned
+
+
+def wait_for_the_workers(expected: int, queue: str, progress, smtp: str) -> None:
+    """Until every delivery is planned and finished, or nothing is left to do: the queue empty
+    and no delivery finished for a while (subscribers with nothing matched get none)."""
+    import redis
+
+    broker = redis.Redis.from_url(settings.CELERY_BROKER_URL)
+    done, moved_at = 0, time.monotonic()
+    while True:
+        rows = Delivery.objects.filter(edition_date=BENCHMARK_DATE)
+        finished = rows.exclude(status__in=[*Delivery.SENDABLE, Delivery.Status.SENDING]).count()
+        if finished > done:
+            progress.advance(finished - done)
+            done, moved_at = finished, time.monotonic()
+        if finished >= expected or (not broker.llen(queue) and not unfinished() and time.monotonic() - moved_at > 10):
+            return
+        if time.monotonic() - moved_at > STALL_SECONDS:
+            raise RuntimeError(f"No email sent for {STALL_SECONDS} s: is the SMTP server at {smtp} up?")
+        time.sleep(0.5)
+
+
 def check_setup() -> None:
     if connection.vendor != "postgresql":
         raise RuntimeError("The benchmark runs on PostgreSQL: set DATABASE_URL=postgres://...")
@@ -357,14 +401,19 @@ def run(
     smtp: tuple[str, int] | None,
     progress_factory,
     smtp_source_messages: int = SMTP_SOURCE_MESSAGES,
+    planning: str = "shard",
 ) -> Figures:
-    from digest.tasks import send_batch
 
     check_setup()
     settings.DEBUG = False  # as in production and in the workers: no query kept in memory
     rng = random.Random(2025)
     figures = Figures(
-        subscribers, papers, workers, concurrency, smtp=f"{smtp[0]}:{smtp[1]}" if smtp else "aiosmtpd (built in)"
+        subscribers,
+        papers,
+        workers,
+        concurrency,
+        smtp=f"{smtp[0]}:{smtp[1]}" if smtp else "aiosmtpd (built in)",
+        planning=planning,
     )
     with timed(figures, "setup"):
         clear()
@@ -378,24 +427,9 @@ def run(
         postgres_before, redis_before = postgres_counters(), redis_commands()
         started = time.perf_counter()
         with timed(figures, "plan"):
-            plan = deliver.plan_edition(
-                edition,
-                timezone.now(),
-                respect_send_hour=False,
-                fan_out=lambda ids: send_batch.apply_async([ids], queue=queue),
-            )
-        figures.seconds["match"] = round(plan.match_seconds, 2)
-        with timed(figures, "send_after_plan"), progress_factory(plan.planned) as progress:
-            done, moved_at = 0, time.monotonic()
-            while (left := unfinished()) > 0:
-                if plan.planned - left > done:
-                    moved_at = time.monotonic()
-                elif time.monotonic() - moved_at > STALL_SECONDS:
-                    raise RuntimeError(f"No email sent for {STALL_SECONDS} s: is the SMTP server at {host}:{port} up?")
-                progress.advance(plan.planned - left - done)
-                done = plan.planned - left
-                time.sleep(0.5)
-            progress.advance(plan.planned - done)
+            expected = plan(edition, queue, planning, figures)
+        with timed(figures, "send_after_plan"), progress_factory(expected) as progress:
+            wait_for_the_workers(expected, queue, progress, f"{host}:{port}")
         figures.seconds["total"] = round(time.perf_counter() - started, 2)
         time.sleep(1.5)  # the workers' statistics reach pg_stat_database within a second
         postgres_after, redis_after = postgres_counters(), redis_commands()

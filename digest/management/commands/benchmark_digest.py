@@ -31,6 +31,12 @@ class Command(BaseCommand):
         )
         parser.add_argument("--workers", type=int, default=1, help="Celery worker processes to start")
         parser.add_argument(
+            "--planning",
+            choices=["shard", "central"],
+            default="shard",
+            help="shard: the workers plan chunks of subscribers (as the beat task does); central: this process plans",
+        )
+        parser.add_argument(
             "--smtp-source-messages",
             type=int,
             default=benchmark.SMTP_SOURCE_MESSAGES,
@@ -52,6 +58,7 @@ class Command(BaseCommand):
         workers: int,
         concurrency: int,
         smtp_source_messages: int,
+        planning: str,
         **options,
     ):
         if min(subscribers, papers, workers, concurrency) < 1:
@@ -66,6 +73,7 @@ class Command(BaseCommand):
                 smtp,
                 lambda total: Progress(total, "Benchmark", stream),
                 smtp_source_messages,
+                planning,
             )
         except RuntimeError as error:
             raise CommandError(str(error)) from error
