@@ -36,18 +36,22 @@ def ingest_papers(edition_date: str | None = None) -> str:
 
 @shared_task(time_limit=settings.PAPERBOY_PLAN_TIME_LIMIT)
 def plan_due_digests(edition_date: str | None = None) -> int:
-    """Beat, every PAPERBOY_PLAN_EVERY_MINUTES: hand out the newest edition's subscribers whose
-    send hour has come, a chunk per plan_and_send task; returns the number of chunks."""
-    date = dt.date.fromisoformat(edition_date) if edition_date else None
-    _, result = day.shard_day(date, None, respect_send_hour=True, shard_out=queue_shard)
-    return result.chunks
+    """Beat, every PAPERBOY_PLAN_EVERY_MINUTES: the newest edition for subscribers whose send
+    hour has come, planned as PAPERBOY_PLANNING says; returns the chunks handed out."""
+    return plan(dt.date.fromisoformat(edition_date) if edition_date else None, respect_send_hour=True)
 
 
 @shared_task(time_limit=settings.PAPERBOY_PLAN_TIME_LIMIT)
 def send_edition_now(edition_date: str) -> int:
     """Staff's "send now": everyone taking the edition, whatever their send hour."""
-    date = dt.date.fromisoformat(edition_date)
-    _, result = day.shard_day(date, None, respect_send_hour=False, shard_out=queue_shard)
+    return plan(dt.date.fromisoformat(edition_date), respect_send_hour=False)
+
+
+def plan(edition_date: dt.date | None, respect_send_hour: bool) -> int:
+    if settings.PAPERBOY_PLANNING == "shard":  # the workers plan, a chunk each
+        _, result = day.shard_day(edition_date, None, respect_send_hour, shard_out=queue_shard)
+    else:  # this task plans everyone and fans out the send batches
+        _, result = day.plan_day(edition_date, respect_send_hour=respect_send_hour, fan_out=queue_sends)
     return result.chunks
 
 

@@ -26,9 +26,11 @@ def test_the_beat_schedule_names_registered_tasks_ingest_daily_then_plans_every_
 
 
 @pytest.mark.django_db
+@pytest.mark.parametrize("planning", ["shard", "central"])
 def test_the_plan_task_sends_to_subscribers_whose_hour_has_come(
-    eager_celery, settings, django_capture_on_commit_callbacks
+    eager_celery, settings, django_capture_on_commit_callbacks, planning
 ):
+    settings.PAPERBOY_PLANNING = planning
     settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
     with time_machine.travel(dt.datetime(2025, 9, 3, 5, 0, tzinfo=dt.UTC)):
         load_day()
