@@ -279,10 +279,12 @@ PAPERBOY_BATCH_SIZE = env_int("PAPERBOY_BATCH_SIZE", 200, 1, 10_000)
 # Rows a sending process takes (and records as sent) per statement: also how many messages one
 # killed worker process can leave uncertain, to be resent with the same Message-ID (the crash rule).
 PAPERBOY_SEND_GROUP = env_int("PAPERBOY_SEND_GROUP", 10, 1, 1000)
-# Who plans a day: "shard", the workers, a chunk of subscribers each (scales out with machines;
-# each worker process holds the edition's matchers and the sentence model, about 600 MB);
-# "central", the plan task alone, fanning out send batches (less memory, one process's speed).
-PAPERBOY_PLANNING = env_choice("PAPERBOY_PLANNING", "shard", ("shard", "central"))
+# Who plans a day: "central", the plan task alone, fanning out send batches (the faster on one
+# machine, and every planned row is in the database for the recovery run); "shard", the workers,
+# a chunk of subscribers each (scales out with machines; each worker process holds the edition's
+# matchers and the sentence model, about 700 MB; a chunk the broker loses before a worker takes
+# it is handed out again by the next plan run, PAPERBOY_PLAN_EVERY_MINUTES later).
+PAPERBOY_PLANNING = env_choice("PAPERBOY_PLANNING", "central", ("shard", "central"))
 # Sends whose outcome is unknown (each may deliver a copy) or that failed on our side: at most this many.
 PAPERBOY_MAX_ATTEMPTS = env_int("PAPERBOY_MAX_ATTEMPTS", 5, 1, 20)
 # Refusals for now (4xx) are retried, as mail servers do, for this long after the first one,

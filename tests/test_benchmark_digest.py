@@ -27,7 +27,7 @@ def test_the_figures_agree_with_the_rows_and_compare_with_smtp_source(on_postgre
     require_mail_tool(SMTP_SOURCE, "postfix")
     call_command(
         "benchmark_digest", "--subscribers", "300", "--papers", "30", "--workers", "1", "--concurrency", "1",
-        "--smtp-source-messages", "2000",
+        "--smtp-source-messages", "2000", "--planning", "shard",
     )  # fmt: skip
     figures = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
 

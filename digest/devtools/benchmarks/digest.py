@@ -62,7 +62,7 @@ class Figures:
     workers: int
     concurrency: int
     smtp: str
-    planning: str = "shard"
+    planning: str = "central"
     seconds: dict[str, float] = dataclasses.field(default_factory=dict)
     emails_per_s: float = 0.0
     sent: int = 0
@@ -411,7 +411,7 @@ def run(
     smtp: tuple[str, int] | None,
     progress_factory,
     smtp_source_messages: int = SMTP_SOURCE_MESSAGES,
-    planning: str = "shard",
+    planning: str = "central",
 ) -> Figures:
 
     check_setup()

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import sys
 
+from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from digest.devtools.benchmarks import digest as benchmark
@@ -33,7 +34,7 @@ class Command(BaseCommand):
         parser.add_argument(
             "--planning",
             choices=["shard", "central"],
-            default="shard",
+            default=settings.PAPERBOY_PLANNING,
             help="shard: the workers plan chunks of subscribers (as the beat task does); central: this process plans",
         )
         parser.add_argument(
