@@ -424,8 +424,14 @@ CELERY_BEAT_SCHEDULE = {
 # --- Subscriptions: signup, confirmation, rate limits (issue 3) ---------------------------
 # Rate-limit counters live in the cache: Redis when REDIS_URL is set (shared by every web
 # process), else this process's memory (enough for `make run`).
+# CACHE_KEY_PREFIX keeps apart the keys of deployments (or test runs) that share one Redis.
+CACHE_KEY_PREFIX = env_str("CACHE_KEY_PREFIX", "")
 CACHES = {
-    "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}
+    "default": {
+        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "LOCATION": REDIS_URL,
+        "KEY_PREFIX": CACHE_KEY_PREFIX,
+    }
     if REDIS_URL
     # Without Redis (`make run`), a folder under var/ that the web process and the worker share:
     # the sentence vectors ingest computes are there for the first preview (and rate limits
@@ -433,6 +439,7 @@ CACHES = {
     else {
         "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
         "LOCATION": str(VAR_DIR / "cache"),
+        "KEY_PREFIX": CACHE_KEY_PREFIX,
         "OPTIONS": {"MAX_ENTRIES": 200_000},
     }
 }

@@ -431,6 +431,9 @@ def celery_worker(
         "PAPERBOY_ARXIV_CATEGORIES": "cs.CL,cs.CV",
         "PAPERBOY_ARXIV_PAUSE": "0",
         "SITE_URL": django_settings.SITE_URL,
+        # The test's own cache namespace (own_cache_namespace): counts the worker keeps in Redis,
+        # such as a mailbox's signup emails, start from zero with each test, as the test's do.
+        "CACHE_KEY_PREFIX": django_settings.CACHES["default"].get("KEY_PREFIX", ""),
         **worker_settings,
     }
     worker = Worker(queue=queue, env=env, log_path=tmp_path / "worker.log")
