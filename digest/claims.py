@@ -101,16 +101,14 @@ def run_claim(accepted: Accepted, group: list[int]) -> set[int]:
     twice and returns none of the group (already `sending`), whose rows then wait for the crash
     rule: late, never doubled, as they were not sent."""
     sent = accepted.messages[:]
+    ids = [pk for pk, _ in sent]
+    sent_at = [p for pk, at in sent for p in (pk, database.ops.adapt_datetimefield_value(at))]
+    entries = [p for pk, at in sent for p in (pk, attempt_log.entry(attempt_log.SENT, at=at))]
     Status = Delivery.Status  # noqa: N806
-    params: list = [pk for pk, _ in sent] + [Status.SENT, Status.SENDING]
-    for pk, at in sent:
-        params += [pk, database.ops.adapt_datetimefield_value(at)]
-    params += [pk for pk, _ in sent] + [MAYBE_TWICE]
-    params += [pk for pk, _ in sent]
-    for pk, at in sent:
-        params += [pk, attempt_log.entry(attempt_log.SENT, at=at)]
-    params += [pk for pk, _ in sent]
-    params += [pk for pk, _ in sent] + [Status.SENDING] + group + list(Delivery.SENDABLE)
+    # In the order of claim_sql's placeholders: status, sent_at, last_error, attempts,
+    # attempt_log, claimed_at, then the WHERE clause.
+    params = [*ids, Status.SENT, Status.SENDING, *sent_at, *ids, MAYBE_TWICE, *ids, *entries, *ids]
+    params += [*ids, Status.SENDING, *group, *Delivery.SENDABLE]
     with database.cursor() as cursor:
         cursor.execute(claim_sql(database.vendor, len(sent), len(group)), params)
         taken = {pk for pk, status in cursor.fetchall() if status == Status.SENDING}

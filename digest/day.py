@@ -51,8 +51,8 @@ def prepare_matching(edition_date: dt.date) -> None:
     ready instead of a reader waiting for them."""
     papers = list(Paper.objects.filter(edition_date=edition_date))
     if papers:
+        semantic.share_sentence_vectors(papers)  # first: the matcher then finds them all in memory
         edition_matcher(papers)
-        semantic.share_sentence_vectors(papers)
 
 
 def plan_day(

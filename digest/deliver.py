@@ -242,7 +242,7 @@ def rank_chunk(matcher: EditionMatcher, subscribers: Sequence[Subscriber]) -> li
 
 def matches_for(subscriber: Subscriber, edition_date: dt.date) -> list[Match]:
     """One subscriber ranked exactly as planning ranks them: for previews, never for sending."""
-    return rank_chunk(EditionIndexes(edition_date)[subscriber.frequency], [subscriber])[0]
+    return rank_chunk(process_indexes(edition_date)[subscriber.frequency], [subscriber])[0]
 
 
 def digest_items(subscriber: Subscriber, edition_date: dt.date, delivery: Delivery | None = None) -> list[DigestItem]:

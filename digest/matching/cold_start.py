@@ -39,12 +39,18 @@ class Offered:
 
 
 def best_matches(papers: Sequence[PaperLike], topics: Sequence[str], matcher_for: MatcherFor, limit: int) -> list:
-    """The papers the digest would send for these topics, best first (none when no topic, and
-    never the trending fallback: that is not a match)."""
+    """The papers the digest would send for these topics, best first, among `papers` (none when
+    no topic, and never the trending fallback: that is not a match). `matcher_for` may answer
+    with a matcher of more papers (the week's, shared by every reader): the others are left out."""
     if not topics or not papers:
         return []
-    ranking = matcher_for(papers).rank_many([Profile([Interest(TOPIC, t) for t in topics], limit)])[0]
-    return [] if ranking.trending_fallback else [m.paper for m in ranking.matches]
+    matcher = matcher_for(papers)
+    allowed = {p.arxiv_id for p in papers}
+    extra = max(len(matcher.papers) - len(allowed), 0)  # so that `limit` remain once they are left out
+    ranking = matcher.rank_many([Profile([Interest(TOPIC, t) for t in topics], limit + extra)])[0]
+    if ranking.trending_fallback:
+        return []
+    return [m.paper for m in ranking.matches if m.paper.arxiv_id in allowed][:limit]
 
 
 def papers_to_offer(

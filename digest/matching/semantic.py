@@ -189,12 +189,11 @@ class TextVectors:
         them: another process (the web's first preview) looks for them there, and this process's
         own copy must not hide a shared cache that has lost them."""
         kind = vector_kind()
-        if kind.startswith("st:") and texts:
-            unique = list(dict.fromkeys(texts))
-            vectors = self.get(unique)
-            django_cache.set_many(
-                {cache_key(kind, t): v.tobytes() for t, v in zip(unique, vectors, strict=True)}, DJANGO_CACHE_SECONDS
-            )
+        if not kind.startswith("st:"):
+            return
+        held = {cache_key(kind, t): self.vectors[(kind, t)].tobytes() for t in texts if (kind, t) in self.vectors}
+        django_cache.set_many(held, DJANGO_CACHE_SECONDS)
+        self.get(texts)  # the others: get() writes them to the shared cache as it fills them
 
     def fill(self, kind: str, texts: list[str]) -> None:
         keys = {text: cache_key(kind, text) for text in texts}

@@ -12,17 +12,17 @@ from django.db import models, transaction
 from django.db.models import QuerySet
 
 from digest.day import latest_edition
+from digest.deliver import process_indexes
 from digest.matching import cold_start
 from digest.matching.feedback import UP
-from digest.matching.ranker import edition_matcher
-from digest.models import Paper, Rating
+from digest.matching.ranker import EditionMatcher
+from digest.models import Edition, Paper, Rating
 from subscriptions.extensions import OfferedPaper
 from subscriptions.models import Subscriber
 
 
-def week_papers() -> QuerySet[Paper]:
+def week_papers(edition: Edition | None) -> QuerySet[Paper]:
     """The papers of the 7 days up to the newest edition."""
-    edition = latest_edition()
     if edition is None:
         return Paper.objects.none()
     since = edition.date - dt.timedelta(days=cold_start.WEEK_DAYS - 1)
@@ -31,18 +31,24 @@ def week_papers() -> QuerySet[Paper]:
 
 class WeekOffer:
     def tickable(self) -> frozenset[str]:
-        return frozenset(week_papers().values_list("arxiv_id", flat=True))
+        return frozenset(week_papers(latest_edition()).values_list("arxiv_id", flat=True))
 
     def offer(
         self, topics: Sequence[str], subscriber: Subscriber | None, ticked: Sequence[str] = ()
     ) -> list[OfferedPaper]:
+        edition = latest_edition()
         rated = rated_ids(subscriber) if subscriber is not None else set()
-        papers = week_papers().exclude(arxiv_id__in=rated)
+        papers = week_papers(edition).exclude(arxiv_id__in=rated)
         if not topics:
             # The signup page as first opened: only the most upvoted (and any ticks), no vectors.
             wanted = models.Q(pk__in=papers.order_by("-upvotes", "arxiv_id")[: cold_start.OFFERED].values("pk"))
             papers = papers.filter(wanted | models.Q(arxiv_id__in=list(ticked))).defer("vector")
-        offered = cold_start.papers_to_offer(list(papers), topics, edition_matcher, leave_out=rated, ticked=ticked)
+
+        def week_matcher(_papers: Sequence[Paper]) -> EditionMatcher:
+            # The digest's own index of the week (the weekly digest's), built once per process.
+            return process_indexes(edition.date)[Subscriber.Frequency.WEEKLY]
+
+        offered = cold_start.papers_to_offer(list(papers), topics, week_matcher, leave_out=rated, ticked=ticked)
         return [
             OfferedPaper(
                 o.paper.arxiv_id,
