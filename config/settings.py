@@ -351,6 +351,7 @@ CELERY_TASK_ROUTES = {
         "digest.tasks.plan_due_digests",
         "digest.tasks.send_edition_now",
         "digest.tasks.recover_deliveries",
+        "digest.tasks.read_bounce_mailbox",
         "subscriptions.tasks.purge_unconfirmed_signups",
     )
 }

@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
+import os
+import subprocess
+import sys
 
 import pytest
 import time_machine
@@ -65,6 +69,24 @@ def test_plans_and_housekeeping_have_a_queue_of_their_own_which_every_worker_com
     for path in ["compose.yaml", "Procfile.dev", "README.md"]:
         workers = [line for line in (PROJECT / path).read_text().splitlines() if "celery -A config worker" in line]
         assert workers and all(consumed in line for line in workers), path
+
+
+def test_with_a_bounce_mailbox_beat_reads_it_every_few_minutes_on_the_plan_queue():
+    # Settings read the mailbox's host at start-up, so a process of its own starts with one.
+    code = (
+        "import json, django; django.setup(); from django.conf import settings; from config.celery import app; "
+        "app.loader.import_default_modules(); entry = settings.CELERY_BEAT_SCHEDULE['read-bounce-mailbox']; "
+        "print(json.dumps([entry['task'], sorted(entry['schedule'].minute), "
+        "app.amqp.router.route({}, entry['task'])['queue'].name, settings.CELERY_PLAN_QUEUE]))"
+    )
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "config.settings", "PAPERBOY_BOUNCE_IMAP_HOST": "imap.example.org",
+           "PAPERBOY_BOUNCE_POLL_MINUTES": "10"}  # fmt: skip
+    result = subprocess.run([sys.executable, "-c", code], cwd=PROJECT, env=env, capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    task, minutes, queue, plan_queue = json.loads(result.stdout.strip().splitlines()[-1])
+    assert task == "digest.tasks.read_bounce_mailbox" and minutes == [0, 10, 20, 30, 40, 50]
+    assert queue == plan_queue  # like everything beat starts: never behind the send batches
+    assert "read-bounce-mailbox" not in settings.CELERY_BEAT_SCHEDULE  # without a mailbox, nothing to poll
 
 
 def test_recovery_runs_every_minute():
