@@ -200,11 +200,12 @@ def feed_server(settings) -> Iterator[FeedServer]:
 class SMTPSink:
     """A real SMTP server that keeps what it is sent. On demand it hangs up in the middle of
     the next messages (drop_next), refuses them with a reply (refuse_next, refuse_reply), refuses
-    a share of all messages at random after DATA (refuse_mix: reply -> share; `refused` counts
-    them by code), refuses given recipients at RCPT (refuse_recipients: address -> reply),
-    answers slowly (delay), or is down for a while (outage). A 421 also closes the session, as
-    servers do. `sessions` counts the sessions opened (EHLO). It offers PIPELINING, as Postfix
-    and Gmail do, so every refusal above reaches the client pipelined (mailing/pipelining.py)."""
+    a share of all messages at random after DATA, or at RCPT with refuse_mix_at = "rcpt"
+    (refuse_mix: reply -> share; `refused` counts them by code), refuses given recipients at
+    RCPT (refuse_recipients: address -> reply), answers slowly (delay), or is down for a while
+    (outage). A 421 also closes the session, as servers do. `sessions` counts the sessions
+    opened (EHLO). It offers PIPELINING, as Postfix and Gmail do, so every refusal above reaches
+    the client pipelined (mailing/pipelining.py)."""
 
     def __init__(self) -> None:
         self.envelopes: list = []
@@ -212,6 +213,7 @@ class SMTPSink:
         self.refuse_next = 0
         self.refuse_reply = "451 4.3.0 Try again later"
         self.refuse_mix: dict[str, float] = {}
+        self.refuse_mix_at = "data"
         self.refused: Counter[int] = Counter()
         self.refuse_recipients: dict[str, str] = {}
         self.delay = 0.0
@@ -229,6 +231,13 @@ class SMTPSink:
     async def handle_RCPT(self, server, session, envelope, address, rcpt_options) -> str:  # noqa: N802
         if address in self.refuse_recipients:
             return self.refuse_recipients[address]
+        if self.refuse_mix_at == "rcpt":
+            with self.lock:
+                reply = self.mixed_refusal()
+            if reply:
+                if reply.startswith("421"):
+                    asyncio.get_running_loop().call_later(0.01, server.transport.close)
+                return reply
         envelope.rcpt_tos.append(address)
         return "250 OK"
 
@@ -255,6 +264,10 @@ class SMTPSink:
         if self.refuse_next:
             self.refuse_next -= 1
             return self.refuse_reply
+        return self.mixed_refusal() if self.refuse_mix_at == "data" else ""
+
+    def mixed_refusal(self) -> str:
+        """A refusal drawn from refuse_mix, or "" (under self.lock)."""
         draw = self.random.random()
         for reply, share in self.refuse_mix.items():
             if draw < share:

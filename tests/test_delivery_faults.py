@@ -131,14 +131,18 @@ def test_a_worker_killed_mid_run_then_restarted_still_sends_everyone_one_digest(
             assert len({m["Message-ID"] for m in smtp.to(address)}) == 1
 
 
-def test_a_server_refusing_a_quarter_of_messages_for_now_gets_everything_delivered(celery_worker, smtp, capsys):
+@pytest.mark.parametrize("refused_at", ["rcpt", "data"])
+def test_a_server_refusing_a_quarter_of_messages_for_now_gets_everything_delivered(
+    celery_worker, smtp, capsys, refused_at
+):
     everyone = readers(100)
     smtp.refuse_mix = {"451 4.3.0 Try again later": 0.20, "421 4.3.2 Service shutting down": 0.05}
+    smtp.refuse_mix_at = refused_at
 
     started = time.monotonic()
     tasks.send_edition_now.apply_async([DAY], queue=celery_worker.queue)
     wait_until(all_done(len(everyone)), 90, "every delivery to finish")
-    report(capsys, "20% 451 + 5% 421", everyone, smtp, started)
+    report(capsys, f"20% 451 + 5% 421 at {refused_at.upper()}", everyone, smtp, started)
 
     assert smtp.refused[451] > 0 and smtp.refused[421] > 0
     assert statuses() == {Delivery.Status.SENT: len(everyone)}  # none given up, though MAX_ATTEMPTS is 2
