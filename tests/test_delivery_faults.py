@@ -105,6 +105,7 @@ def test_a_worker_killed_mid_run_then_restarted_still_sends_everyone_one_digest(
     everyone = readers(30)
     smtp.delay = 0.2  # a slow server, so the kill lands mid-run
 
+    started = time.monotonic()
     tasks.send_edition_now.apply_async([DAY], queue=celery_worker.queue)
     wait_until(lambda: len(smtp.messages) >= 8, 60, "the run to be under way")
     celery_worker.kill()
@@ -123,8 +124,7 @@ def test_a_worker_killed_mid_run_then_restarted_still_sends_everyone_one_digest(
     copies = received(smtp)
     assert set(copies) == {r.email for r in everyone}
     extra = sum(copies.values()) - len(everyone)
-    with capsys.disabled():
-        print(f"\nkilled worker: {extra} extra cop{'y' if extra == 1 else 'ies'} of {len(everyone)} digests")
+    report(capsys, "SIGKILL of the worker mid-run", everyone, smtp, started)
     assert extra <= killed_in_flight
     for address, count in copies.items():
         if count > 1:  # the uncertain one: the same email, recognisable by its Message-ID
