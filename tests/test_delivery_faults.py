@@ -20,6 +20,7 @@ import time
 from collections import Counter
 from collections.abc import Callable
 
+import psycopg
 import pytest
 from django.conf import settings
 from django.db import connection
@@ -221,6 +222,43 @@ def test_the_workers_database_connection_terminated_mid_batch_sends_no_message_t
     assert terminated >= 3
     assert "Database unavailable while writing" in celery_worker.log()  # the fault met a write
     assert statuses() == {Delivery.Status.SENT: len(everyone)}
+    assert received(smtp) == {r.email: 1 for r in everyone}
+    assert not Delivery.objects.filter(uncertain_attempts__gt=0).exists()
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="ALLOW_CONNECTIONS needs PostgreSQL")
+def test_a_database_out_of_reach_for_longer_than_the_write_retries_loses_no_outcome_and_doubles_nothing(
+    celery_worker, smtp, capsys
+):
+    """The test database refuses every new connection for twice PAPERBOY_DB_RETRY_SECONDS while
+    the worker's connection is cut: its writes give up, the send task retries later, and the
+    outcomes the server had accepted meanwhile wait in the process until the database is back."""
+    everyone = readers(60)
+    smtp.delay = 0.05
+    out_of_reach = 2 * int(celery_worker.env["PAPERBOY_DB_RETRY_SECONDS"])
+    name = connection.settings_dict["NAME"]
+
+    started = time.monotonic()
+    tasks.send_edition_now.apply_async([DAY], queue=celery_worker.queue)
+    wait_until(lambda: len(smtp.messages) >= 25, 120, "25 messages sent")
+    # A switch on the test database alone, from the server's own database: the shared server runs on.
+    server = {k: v for k, v in connection.get_connection_params().items() if k in ("host", "port", "user", "password")}
+    with psycopg.connect(dbname="postgres", autocommit=True, **server) as admin:
+        admin.execute(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS false')
+        try:
+            terminated = terminate_other_database_connections()
+            time.sleep(out_of_reach)
+        finally:
+            admin.execute(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS true')
+    beat = BeatOn(settings.CELERY_BROKER_URL, celery_worker.queue)
+    beat.every(RECOVER_EVERY, tasks.recover_deliveries, until=all_done(len(everyone)), timeout=120)
+    report(capsys, f"database out of reach {out_of_reach} s", everyone, smtp, started)
+
+    assert terminated >= 1
+    log = celery_worker.log()
+    assert "Database unavailable while writing" in log
+    assert "Database unavailable, the batch is retried" in log  # the in-place retries gave up ...
+    assert statuses() == {Delivery.Status.SENT: len(everyone)}  # ... and nothing was lost
     assert received(smtp) == {r.email: 1 for r in everyone}
     assert not Delivery.objects.filter(uncertain_attempts__gt=0).exists()
 
