@@ -351,6 +351,7 @@ CELERY_TASK_ROUTES = {
         "digest.tasks.plan_due_digests",
         "digest.tasks.send_edition_now",
         "digest.tasks.recover_deliveries",
+        "digest.tasks.compact_old_plans",
         "subscriptions.tasks.purge_unconfirmed_signups",
     )
 }
@@ -406,6 +407,11 @@ if not CELERY_BROKER_URL.startswith("filesystem://"):
 # healthy queue is drained by then; if not, a row gets a second task, never a second email.
 PAPERBOY_REQUEUE_AFTER_SECONDS = env_int("PAPERBOY_REQUEUE_AFTER_SECONDS", PAPERBOY_PLAN_EVERY_MINUTES * 60, 1)
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# What each email carried (its papers, scores, why-lines and the interests that matched) is kept
+# on its Delivery row this many days after its edition; then a daily task compacts it to the
+# paper ids and scores, which keep the counts of what was sent true (digest/carried.py). 90 days:
+# a quarter of "why did I get this?" for staff and readers, then the readers' interests go.
+PAPERBOY_KEEP_DELIVERY_DETAIL_DAYS = env_int("PAPERBOY_KEEP_DELIVERY_DETAIL_DAYS", 90, 1)
 
 CELERY_BEAT_SCHEDULE = {
     "ingest-todays-papers": {
@@ -419,6 +425,8 @@ CELERY_BEAT_SCHEDULE = {
     },
     # The crash rule and lost tasks (digest/deliver.py): two indexed queries, so every minute.
     "recover-deliveries": {"task": "digest.tasks.recover_deliveries", "schedule": crontab()},
+    # Once a day, before the evening's ingest: old plans lose their why-lines (a batch at a time).
+    "compact-old-plans": {"task": "digest.tasks.compact_old_plans", "schedule": crontab(minute=20, hour=3)},
 }
 
 # --- Subscriptions: signup, confirmation, rate limits (issue 3) ---------------------------
