@@ -2,8 +2,17 @@
 
 Planning writes it in the same INSERT as the row (one row per email, no second table):
 
-    Delivery.carried = {"papers": [paper ids], "scores": [rounded to 4 places; 0 for trending],
-                        "interests": [the interest that matched; "" for trending], "whys": [lines]}
+    Delivery.carried = {
+        "papers": [paper ids, in the email's order],
+        "scores": [rounded to 4 places; 0 for trending papers],
+        "whys": [the email's distinct why-lines], "why_of": "0011122",   # one digit per paper
+        "interests": [its distinct matched interests, "" for trending], "interest_of": "0000111",
+    }
+
+An email's 13 or so why-lines are two or three distinct ones ("Matches your topic ...",
+"Trending today ..."), so each is stored once and each paper names its own by one base-62
+digit: the row stays small, which matters because sending UPDATEs it three times (pending,
+sending, sent) and PostgreSQL writes the whole row each time.
 
 After PAPERBOY_KEEP_DELIVERY_DETAIL_DAYS the housekeeping task compacts it to
 {"papers", "scores", "matched"} ("matched": how many of the first papers were matched, not
@@ -36,6 +45,7 @@ SCORE_PLACES = 4
 WHY_CHARS = 300
 COMPACT_BATCH = 2000
 NOT_KEPT_INTEREST = "(not kept)"  # a compacted matched paper: still "For you", its interest gone
+DIGITS = "0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"  # an email holds at most 28
 
 
 @dataclass(frozen=True)
@@ -55,7 +65,7 @@ class CarriedPaper:
         return self.position + 1
 
 
-def pack(rows: Iterable[tuple[int, float, str, str]]) -> dict[str, list]:
+def pack(rows: Iterable[tuple[int, float, str, str]]) -> dict[str, Any]:
     """Delivery.carried from (paper id, score, matched interest, why) in the email's order."""
     papers, scores, interests, whys = [], [], [], []
     for paper_id, score, interest, why in rows:
@@ -63,14 +73,37 @@ def pack(rows: Iterable[tuple[int, float, str, str]]) -> dict[str, list]:
         scores.append(round(float(score), SCORE_PLACES) if score else 0)
         interests.append(interest)
         whys.append(why[:WHY_CHARS])
-    return {"papers": papers, "scores": scores, "interests": interests, "whys": whys}
+    distinct_whys, why_of = distinct(whys)
+    distinct_interests, interest_of = distinct(interests)
+    return {
+        "papers": papers,
+        "scores": scores,
+        "whys": distinct_whys,
+        "why_of": why_of,
+        "interests": distinct_interests,
+        "interest_of": interest_of,
+    }
+
+
+def distinct(values: list[str]) -> tuple[list[str], str]:
+    """(the distinct values in order of first appearance, each value's index as one digit)."""
+    index: dict[str, int] = {}
+    for value in values:
+        index.setdefault(value, len(index))
+    if len(index) > len(DIGITS):
+        raise ValueError(f"an email with {len(index)} distinct why-lines or interests: at most {len(DIGITS)}")
+    return list(index), "".join(DIGITS[index[value]] for value in values)
+
+
+def expanded(values: list[str], of: str) -> list[str]:
+    return [values[DIGITS.index(digit)] for digit in of]
 
 
 def compacted(carried: dict[str, Any]) -> dict[str, Any]:
     """The plan without its why-lines and interests: what the retention task keeps."""
     if "whys" not in carried:
         return carried
-    matched = sum(1 for interest in carried.get("interests", []) if interest)
+    matched = sum(1 for interest in expanded(carried["interests"], carried["interest_of"]) if interest)
     return {"papers": carried.get("papers", []), "scores": carried.get("scores", []), "matched": matched}
 
 
@@ -87,10 +120,9 @@ def entries(carried: dict[str, Any]) -> list[tuple[int, float, str, str, bool, b
     carried = carried or {}
     papers, scores = carried.get("papers", []), carried.get("scores", [])
     if "whys" in carried:
-        return [
-            (p, s, i, w, bool(i), True)
-            for p, s, i, w in zip(papers, scores, carried["interests"], carried["whys"], strict=True)
-        ]
+        interests = expanded(carried["interests"], carried["interest_of"])
+        whys = expanded(carried["whys"], carried["why_of"])
+        return [(p, s, i, w, bool(i), True) for p, s, i, w in zip(papers, scores, interests, whys, strict=True)]
     matched, note = carried.get("matched", 0), why_not_kept()
     return [(p, s, "", note, n < matched, False) for n, (p, s) in enumerate(zip(papers, scores, strict=True))]
 

@@ -50,8 +50,9 @@ def test_planning_writes_one_row_per_email_with_its_papers_in_order(smtp, lexica
     assert len(inserts) == 1 and '"digest_delivery"' in inserts[0]  # no second table
     (delivery,) = Delivery.objects.all()
     plan = delivery.carried
-    assert set(plan) == {"papers", "scores", "interests", "whys"}
-    assert len(plan["papers"]) == len(set(plan["papers"])) == len(plan["scores"]) == len(plan["whys"]) > 3
+    assert set(plan) == {"papers", "scores", "whys", "why_of", "interests", "interest_of"}
+    assert len(plan["papers"]) == len(set(plan["papers"])) == len(plan["scores"]) == len(plan["why_of"]) > 3
+    assert len(plan["whys"]) == len(set(plan["whys"])) < len(plan["papers"])  # each distinct line once
     assert all(round(score, 4) == score for score in plan["scores"])
     items = delivery.carried_items()
     assert [i.position for i in items] == list(range(len(items)))

@@ -79,12 +79,14 @@ def test_the_items_of_each_delivery_move_onto_its_row_in_order_and_back():
     assert rows.get(pk=planned.pk).carried == {
         "papers": [papers[2].pk, papers[0].pk, papers[1].pk],
         "scores": [0.8123, 0.5, 0],
-        "interests": ["robots", "robots", ""],
         "whys": [
             "Matches your topic \u201crobots\u201d",
             "Partly matches your topic \u201crobots\u201d",
             "Trending today: 12 upvotes",
         ],
+        "why_of": "012",
+        "interests": ["robots", ""],
+        "interest_of": "001",
     }
     assert rows.get(pk=empty.pk).carried == {}
     assert "digest_deliveryitem" not in connection.introspection.table_names()
@@ -92,8 +94,8 @@ def test_the_items_of_each_delivery_move_onto_its_row_in_order_and_back():
     back = migrate([("digest", "0005_bounces")])
 
     items = back.get_model("digest", "DeliveryItem").objects.filter(delivery_id=planned.pk).order_by("position")
-    assert [(i.paper_id, i.score, i.matched_interest) for i in items] == [
-        (papers[2].pk, 0.8123, "robots"),
-        (papers[0].pk, 0.5, "robots"),
-        (papers[1].pk, 0.0, ""),
+    assert [(i.paper_id, i.score, i.matched_interest, i.why[:7]) for i in items] == [
+        (papers[2].pk, 0.8123, "robots", "Matches"),
+        (papers[0].pk, 0.5, "robots", "Partly "),
+        (papers[1].pk, 0.0, "", "Trendin"),
     ]

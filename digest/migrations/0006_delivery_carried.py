@@ -7,7 +7,20 @@ from itertools import groupby
 from django.db import migrations, models
 
 BATCH = 2000
-SCORE_PLACES = 4  # as digest.carried.SCORE_PLACES, written out: a migration keeps its own copy
+# digest.carried's format as of this migration, written out: a migration keeps its own copy.
+SCORE_PLACES = 4
+DIGITS = "0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+
+
+def distinct(values):
+    index = {}
+    for value in values:
+        index.setdefault(value, len(index))
+    return list(index), "".join(DIGITS[index[value]] for value in values)
+
+
+def expanded(values, of):
+    return [values[DIGITS.index(digit)] for digit in of]
 
 
 def items_to_carried(apps, schema_editor):
@@ -24,11 +37,15 @@ def items_to_carried(apps, schema_editor):
         updated = []
         for delivery_id, items in groupby(rows, key=lambda row: row[0]):
             items = list(items)
+            whys, why_of = distinct([i[4] for i in items])
+            interests, interest_of = distinct([i[3] for i in items])
             carried = {
                 "papers": [i[1] for i in items],
                 "scores": [round(i[2], SCORE_PLACES) if i[2] else 0 for i in items],
-                "interests": [i[3] for i in items],
-                "whys": [i[4] for i in items],
+                "whys": whys,
+                "why_of": why_of,
+                "interests": interests,
+                "interest_of": interest_of,
             }
             updated.append(Delivery(pk=delivery_id, carried=carried))
         Delivery.objects.bulk_update(updated, ["carried"])
@@ -40,8 +57,12 @@ def carried_to_items(apps, schema_editor):
     items = []
     for delivery_id, carried in Delivery.objects.exclude(carried={}).values_list("pk", "carried").iterator():
         papers, scores = carried.get("papers", []), carried.get("scores", [])
-        interests = carried.get("interests", [""] * len(papers))
-        whys = carried.get("whys", [""] * len(papers))
+        if "whys" in carried:
+            interests = expanded(carried["interests"], carried["interest_of"])
+            whys = expanded(carried["whys"], carried["why_of"])
+        else:  # compacted: how many were matched is all that is left of the interests
+            interests = ["(not kept)" if n < carried.get("matched", 0) else "" for n in range(len(papers))]
+            whys = [""] * len(papers)
         for position, row in enumerate(zip(papers, scores, interests, whys, strict=True)):
             paper_id, score, interest, why = row
             items.append(
