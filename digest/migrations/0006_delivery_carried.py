@@ -82,7 +82,6 @@ def carried_to_items(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
         ("digest", "0005_bounces"),
         ("subscriptions", "0008_status_reason"),
