@@ -352,6 +352,7 @@ CELERY_TASK_ROUTES = {
         "digest.tasks.send_edition_now",
         "digest.tasks.recover_deliveries",
         "digest.tasks.read_bounce_mailbox",
+        "digest.tasks.compact_old_plans",
         "subscriptions.tasks.purge_unconfirmed_signups",
     )
 }
@@ -407,6 +408,11 @@ if not CELERY_BROKER_URL.startswith("filesystem://"):
 # healthy queue is drained by then; if not, a row gets a second task, never a second email.
 PAPERBOY_REQUEUE_AFTER_SECONDS = env_int("PAPERBOY_REQUEUE_AFTER_SECONDS", PAPERBOY_PLAN_EVERY_MINUTES * 60, 1)
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# What each email carried (its papers, scores, why-lines and the interests that matched) is kept
+# on its Delivery row this many days after its edition; then a daily task compacts it to the
+# paper ids and scores, which keep the counts of what was sent true (digest/carried.py). 90 days:
+# a quarter of "why did I get this?" for staff and readers, then the readers' interests go.
+PAPERBOY_KEEP_DELIVERY_DETAIL_DAYS = env_int("PAPERBOY_KEEP_DELIVERY_DETAIL_DAYS", 90, 1)
 
 CELERY_BEAT_SCHEDULE = {
     "ingest-todays-papers": {
@@ -420,6 +426,8 @@ CELERY_BEAT_SCHEDULE = {
     },
     # The crash rule and lost tasks (digest/deliver.py): two indexed queries, so every minute.
     "recover-deliveries": {"task": "digest.tasks.recover_deliveries", "schedule": crontab()},
+    # Once a day, before the evening's ingest: old plans lose their why-lines (a batch at a time).
+    "compact-old-plans": {"task": "digest.tasks.compact_old_plans", "schedule": crontab(minute=20, hour=3)},
 }
 
 # --- Subscriptions: signup, confirmation, rate limits (issue 3) ---------------------------

@@ -54,20 +54,18 @@ from django.conf import settings
 from django.core.mail import BadHeaderError, EmailMultiAlternatives, get_connection
 from django.core.mail.backends.base import BaseEmailBackend
 from django.core.mail.message import sanitize_address
-from django.db import connection as database
-from django.db import transaction
 from django.db.models import Count, F, Max
 from django.db.models.functions import Now
 from django.utils import timezone
 
-from digest import attempt_log
+from digest import attempt_log, carried
 from digest.attempt_log import Appended
 from digest.bounces import verp
 from digest.claims import PROCESS_ACCEPTED, Accepted, Claims
 from digest.matching.ranker import EditionMatcher, Match, edition_matcher, subscriber_profiles
-from digest.models import Delivery, DeliveryItem, Edition, Paper
+from digest.models import Delivery, Edition, Paper
 from digest.reconnect import DATABASE_UNAVAILABLE, written
-from digest.render import DigestItem, EditionRenderer, delivery_items, renderer_for
+from digest.render import DigestItem, EditionRenderer, delivery_items, digest_items_of, renderer_for
 from digest.send_rate import wait_for_slot
 from mailing.backend import set_envelope_sender
 from subscriptions.models import Subscriber
@@ -263,58 +261,41 @@ def is_due(subscriber: Subscriber, edition: Edition, now: dt.datetime) -> bool:
 def save_plans(
     edition_date: dt.date, planned: list[tuple[Subscriber, list[Match]]], result: PlanResult, dry_run: bool
 ) -> list[int]:
-    """Insert the chunk's deliveries and their items; the ids of the rows this call created."""
+    """Insert the chunk's deliveries, each with the papers it carries; the ids of the rows this call created."""
     if dry_run:
         result.previews.extend((s.email, m) for s, m in planned)
         result.planned += len(planned)
         return []
     if not planned:
         return []
-    with transaction.atomic():
-        deliveries = [
-            Delivery(subscriber=s, edition_date=edition_date, message_id=new_message_id()) for s, _ in planned
-        ]
-        # A concurrent planner may have claimed some subscribers first: theirs win, ours are dropped.
-        Delivery.objects.bulk_create(deliveries, ignore_conflicts=True)
-        saved = dict(
-            Delivery.objects.filter(message_id__in=[d.message_id for d in deliveries]).values_list("message_id", "pk")
+    renderer = renderer_for(edition_date)
+    deliveries = [
+        Delivery(
+            subscriber=s,
+            edition_date=edition_date,
+            message_id=new_message_id(),
+            carried=carried.pack(item_rows(renderer, s, matches)),
         )
-        renderer = renderer_for(edition_date)
-        items = [
-            (saved[delivery.message_id], *row)
-            for delivery, (subscriber, matches) in zip(deliveries, planned, strict=True)
-            if delivery.message_id in saved
-            for row in item_rows(renderer, subscriber, matches)
-        ]
-        insert_items(items)
+        for s, matches in planned
+    ]
+    # One INSERT writes the rows with what each email carries. A concurrent planner may have
+    # claimed some subscribers first: theirs win, ours are dropped.
+    Delivery.objects.bulk_create(deliveries, ignore_conflicts=True)
+    saved = dict(
+        Delivery.objects.filter(message_id__in=[d.message_id for d in deliveries]).values_list("message_id", "pk")
+    )
     result.planned += len(saved)
     result.already_planned += len(planned) - len(saved)
     return sorted(saved.values())
 
 
 def item_rows(renderer: EditionRenderer, subscriber: Subscriber, matches: list[Match]) -> Iterator[tuple]:
-    """(paper, position, score, interest, why) of every paper the email will hold: the matches,
-    then the trending papers the renderer lists under them (score 0: not matched)."""
+    """(paper id, score, interest, why) of every paper the email will hold, in order: the
+    matches, then the trending papers the renderer lists under them (score 0: not matched)."""
     scores = {match.paper.pk: match.score for match in matches}
     items = renderer.with_trending([DigestItem(m.paper, m.why, m.interest) for m in matches], subscriber)
-    for position, item in enumerate(items):
-        yield item.paper.pk, position, scores.get(item.paper.pk, 0.0), item.interest, item.why[:300]
-
-
-ITEM_COLUMNS = ("delivery_id", "paper_id", "position", "score", "matched_interest", "why")
-
-
-def insert_items(rows: list[tuple]) -> None:
-    """Write DeliveryItems, about ten per delivery: on PostgreSQL with COPY, which at 100,000
-    deliveries saves most of the planning time that building a million model objects and one
-    giant INSERT would take; elsewhere (SQLite in development) with bulk_create."""
-    if database.vendor != "postgresql":
-        DeliveryItem.objects.bulk_create(DeliveryItem(**dict(zip(ITEM_COLUMNS, row, strict=True))) for row in rows)
-        return
-    sql = f"COPY {DeliveryItem._meta.db_table} ({', '.join(ITEM_COLUMNS)}) FROM STDIN"
-    with database.cursor() as cursor, cursor.copy(sql) as copy:
-        for row in rows:
-            copy.write_row(row)
+    for item in items:
+        yield item.paper.pk, scores.get(item.paper.pk, 0.0), item.interest, item.why
 
 
 def new_message_id() -> str:
@@ -414,15 +395,11 @@ def send_batch(delivery_ids: Sequence[int]) -> SendResult:
     accepted = PROCESS_ACCEPTED
     written(accepted.record)  # outcomes a previous task of this process could not write
     deliveries = list(
-        Delivery.objects.sendable()
-        .filter(pk__in=delivery_ids)
-        .select_related("subscriber")
-        .prefetch_related("items")
-        .order_by("pk")
+        Delivery.objects.sendable().filter(pk__in=delivery_ids).select_related("subscriber").order_by("pk")
     )
     expect_task(delivery_ids, settings.PAPERBOY_SEND_TIME_LIMIT)
     # The batch's emails share a few hundred papers: read each once, not once per email.
-    papers = Paper.objects.in_bulk({item.paper_id for delivery in deliveries for item in delivery.items.all()})
+    papers = carried.prefetch(deliveries)
     active = [d.pk for d in deliveries if d.subscriber.status == Subscriber.Status.ACTIVE]
     claims = Claims(active, settings.PAPERBOY_SEND_GROUP)
     connection = get_connection()
@@ -566,9 +543,7 @@ def open_connection(connection: BaseEmailBackend) -> None:
 
 
 def render(delivery: Delivery, papers: dict[int, Paper] | None = None) -> EmailMultiAlternatives:
-    if papers is None:
-        papers = Paper.objects.in_bulk({i.paper_id for i in delivery.items.all()})
-    items = [DigestItem(papers[i.paper_id], i.why, i.matched_interest) for i in delivery.items.all()]
+    items = delivery_items(delivery) if papers is None else digest_items_of(carried.items_from(delivery, papers))
     message = renderer_for(delivery.edition_date).message(delivery.subscriber, items, delivery.message_id)
     # VERP: a bounce or complaint of this email names this delivery (digest/bounces/).
     set_envelope_sender(message, verp.envelope_sender(delivery.pk))

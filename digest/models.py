@@ -164,7 +164,11 @@ class Delivery(models.Model):
     attempt_log = models.JSONField(
         default=list, blank=True, help_text="Each attempt's time, result and SMTP reply, oldest first"
     )
-    papers = models.ManyToManyField(Paper, through="DeliveryItem", related_name="deliveries")
+    carried = models.JSONField(
+        default=dict,
+        blank=True,
+        help_text="The email's papers in order, with scores and why-lines (digest/carried.py)",
+    )
 
     objects = DeliveryQuerySet.as_manager()
 
@@ -179,6 +183,10 @@ class Delivery(models.Model):
                 condition=models.Q(status__in=["pending", "failed_temporary"]),
             ),
             models.Index(fields=["claimed_at"], name="delivery_sending_idx", condition=models.Q(status="sending")),
+            # The plans still to compact (digest/carried.py): only the last days' rows are in it.
+            models.Index(
+                fields=["edition_date"], name="delivery_detail_kept_idx", condition=models.Q(carried__has_key="whys")
+            ),
         ]
         ordering = ["-edition_date", "id"]
         verbose_name_plural = "deliveries"
@@ -196,26 +204,12 @@ class Delivery(models.Model):
             return str(least)
         return f"{least} or {most}" if most == least + 1 else f"{least} to {most}"
 
+    def carried_items(self) -> list:
+        """The papers the email carried, in order (digest.carried.CarriedPaper); read with
+        digest.carried.prefetch for many deliveries at once."""
+        from digest import carried
 
-class DeliveryItem(models.Model):
-    """A paper a delivery carried, in order, and why it matched."""
-
-    delivery = models.ForeignKey(Delivery, on_delete=models.CASCADE, related_name="items")
-    paper = models.ForeignKey(Paper, on_delete=models.PROTECT, related_name="+")
-    position = models.PositiveSmallIntegerField()
-    score = models.FloatField()
-    matched_interest = models.CharField(max_length=200, blank=True)
-    why = models.CharField(max_length=300, blank=True)
-
-    class Meta:
-        constraints = [
-            models.UniqueConstraint(fields=["delivery", "position"], name="delivery_item_position_unique"),
-            models.UniqueConstraint(fields=["delivery", "paper"], name="delivery_item_paper_unique"),
-        ]
-        ordering = ["delivery", "position"]
-
-    def __str__(self) -> str:
-        return f"#{self.position + 1} {self.paper.arxiv_id}"
+        return carried.items_of(self)
 
 
 class Rating(models.Model):

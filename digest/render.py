@@ -30,6 +30,7 @@ from django.urls import reverse
 from django.utils.text import Truncator
 from premailer import Premailer
 
+from digest import carried
 from digest.models import Delivery, Paper
 from subscriptions import addresses, links
 from subscriptions.models import MAX_PAPERS, TRENDING_PAPERS, Subscriber
@@ -492,7 +493,15 @@ def inline_css(html: str) -> str:
 
 def delivery_items(delivery: Delivery) -> list[DigestItem]:
     """A planned delivery's papers, in order (pages and previews; sending shares its papers per batch)."""
-    return [DigestItem(i.paper, i.why, i.matched_interest) for i in delivery.items.select_related("paper")]
+    return digest_items_of(carried.items_of(delivery))
+
+
+def digest_items_of(items: Iterable[carried.CarriedPaper]) -> list[DigestItem]:
+    """What the renderer needs of carried papers; a compacted plan's matched papers stay "For you"."""
+    return [
+        DigestItem(i.paper, i.why, i.matched_interest or (carried.NOT_KEPT_INTEREST if i.matched else ""))
+        for i in items
+    ]
 
 
 _renderers: dict[tuple, EditionRenderer] = {}

@@ -18,7 +18,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from digest import day, deliver
+from digest import carried, day, deliver
 from digest.bounces import imap
 from digest.reconnect import DATABASE_UNAVAILABLE
 
@@ -91,6 +91,13 @@ def recover_deliveries() -> int:
     for batch in deliver.in_batches(ids):
         queue_sends(batch)
     return len(ids)
+
+
+@shared_task(time_limit=settings.PAPERBOY_PLAN_TIME_LIMIT)
+def compact_old_plans() -> int:
+    """Beat, daily: what deliveries older than PAPERBOY_KEEP_DELIVERY_DETAIL_DAYS carried is
+    compacted to paper ids and scores (digest/carried.py); returns how many rows."""
+    return carried.compact_old()
 
 
 def queue_sends(delivery_ids: list[int]) -> None:

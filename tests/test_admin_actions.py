@@ -13,7 +13,8 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Permission
 
-from digest.models import Delivery, DeliveryItem, Paper
+from digest import carried
+from digest.models import Delivery, Paper
 from subscriptions.models import Subscriber
 from tests.factories import EDITION_DATE, load_day, make_subscriber
 
@@ -36,9 +37,8 @@ def planned(subscriber: Subscriber, status: str, *papers: Paper, attempts: int =
         attempts=attempts,
         message_id=make_msgid("test"),
         last_error="451 4.3.0 Try again later" if status != S.PENDING else "",
+        carried=carried.pack((paper.pk, 0.9, "", "Matches") for paper in papers),
     )
-    for position, paper in enumerate(papers):
-        DeliveryItem.objects.create(delivery=delivery, paper=paper, position=position, score=0.9, why="Matches")
     return delivery
 
 

@@ -12,7 +12,8 @@ import time_machine
 from django.contrib.auth import get_user_model
 from django.core import mail
 
-from digest.models import Delivery, DeliveryItem, Edition, Paper, Rating
+from digest import carried
+from digest.models import Delivery, Edition, Paper, Rating
 from subscriptions.models import Subscriber
 from tests.factories import EDITION_DATE, load_day, make_subscriber
 
@@ -35,16 +36,14 @@ def at(day: str) -> dt.datetime:
 
 
 def deliver(subscriber: Subscriber, edition_date: dt.date, status: str, *papers: Paper) -> Delivery:
-    delivery = Delivery.objects.create(
+    return Delivery.objects.create(
         subscriber=subscriber,
         edition_date=edition_date,
         status=status,
         message_id=make_msgid("test"),
         sent_at=at(edition_date.isoformat()) if status == S.SENT else None,
+        carried=carried.pack((paper.pk, 1.0, "", "") for paper in papers),
     )
-    for position, paper in enumerate(papers):
-        DeliveryItem.objects.create(delivery=delivery, paper=paper, position=position, score=1.0)
-    return delivery
 
 
 def cell(page: str, element_id: str) -> str:

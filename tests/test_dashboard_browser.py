@@ -9,7 +9,8 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.utils import timezone
 
-from digest.models import Delivery, DeliveryItem, Paper
+from digest import carried
+from digest.models import Delivery, Paper
 from subscriptions.models import Subscriber
 from tests.conftest import save_screenshot
 from tests.factories import load_day, make_subscriber
@@ -51,14 +52,14 @@ def a_busy_fortnight() -> None:
 
 
 def add(subscriber: Subscriber, date: dt.date, status: str, paper: Paper) -> None:
-    delivery = Delivery.objects.create(
+    Delivery.objects.create(
         subscriber=subscriber,
         edition_date=date,
         status=status,
         message_id=make_msgid("test"),
         sent_at=timezone.now() if status == S.SENT else None,
+        carried=carried.pack([(paper.pk, 1.0, "", "")]),
     )
-    DeliveryItem.objects.create(delivery=delivery, paper=paper, position=0, score=1.0)
 
 
 def test_staff_log_in_and_see_the_dashboard_update_itself(browser_page, live_server, settings):

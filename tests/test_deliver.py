@@ -40,7 +40,7 @@ def test_every_active_subscriber_gets_one_email_and_a_rerun_sends_none(smtp):
         assert message["Message-ID"] == delivery.message_id
         assert message["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
         text = text_part(message)
-        for item in delivery.items.select_related("paper"):
+        for item in delivery.carried_items():
             assert item.paper.title in text
             assert item.why in text
 

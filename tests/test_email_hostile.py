@@ -8,6 +8,7 @@ from html.parser import HTMLParser
 
 import pytest
 
+from digest import carried
 from digest.models import Delivery, Paper
 from tests.digest_mail import hostile_items, html_part, send_edition, text_part
 from tests.factories import load_day, make_subscriber
@@ -46,7 +47,7 @@ def hostile_message(smtp):
     ada = make_subscriber("ada@example.com", "reinforcement learning", max_papers=20)
     send_edition()
     hostile = set(Paper.objects.filter(arxiv_id__startswith="2509.9").values_list("pk", flat=True))
-    assert hostile <= set(Delivery.objects.get(subscriber=ada).papers.values_list("pk", flat=True))
+    assert hostile <= set(carried.paper_ids(Delivery.objects.get(subscriber=ada)))
     (message,) = smtp.to("ada@example.com")
     return message
 

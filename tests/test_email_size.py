@@ -7,8 +7,9 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError
 
+from digest import carried
 from digest.day import plan_day
-from digest.models import DeliveryItem, Paper
+from digest.models import Delivery, Paper
 from digest.render import TRENDING_COUNT
 from subscriptions.models import MAX_PAPERS, Subscriber
 from tests.conftest import hf_day_items
@@ -38,7 +39,10 @@ def test_the_largest_allowed_digest_stays_under_90_kb_with_nothing_cut(smtp):
     make_every_paper_as_long_as_the_longest_real_one()
     make_subscriber("ada@example.com", "language models", max_papers=MAX_PAPERS)
     plan_day(EDITION_DATE, respect_send_hour=False)
-    DeliveryItem.objects.update(why="Partly matches your topic " + "w" * 274)  # as long as a row holds
+    for delivery in Delivery.objects.all():  # every why-line as long as a plan keeps
+        delivery.carried["whys"] = ["Partly matches your topic " + "w" * 274 for _ in delivery.carried["whys"]]
+        assert {len(why) for why in delivery.carried["whys"]} == {carried.WHY_CHARS}
+        delivery.save(update_fields=["carried"])
     send_edition()
 
     (message,) = smtp.messages

@@ -126,10 +126,10 @@ def test_ratings_on_yesterdays_papers_bring_similar_papers_today():
 
     def sent(email: str) -> list[str]:
         delivery = Delivery.objects.get(subscriber__email=email, edition_date=EDITION_DATE)
-        return [item.paper.arxiv_id for item in delivery.items.all()]
+        return [item.paper.arxiv_id for item in delivery.carried_items()]
 
     assert len(relevant & set(sent("liker@example.com"))) > len(relevant & set(sent("plain@example.com")))
-    whys = Delivery.objects.get(subscriber=liker).items.values_list("why", flat=True)
+    whys = [item.why for item in Delivery.objects.get(subscriber=liker).carried_items()]
     assert "Similar to papers you liked" in whys
 
 

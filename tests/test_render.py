@@ -9,6 +9,7 @@ import pytest
 from django.core import mail
 from django.utils.text import Truncator
 
+from digest import carried
 from digest.models import Delivery, Paper
 from digest.render import TRENDING_COUNT, DigestItem, EditionRenderer, stats
 from subscriptions import links
@@ -44,7 +45,7 @@ def test_digest_has_subject_header_line_and_matched_papers_for_you():
 
     (message,) = mail.outbox
     delivery = Delivery.objects.get(subscriber=ada)
-    matched = [item.paper for item in delivery.items.exclude(matched_interest="").order_by("position")]
+    matched = [item.paper for item in delivery.carried_items() if item.matched_interest]
     first_title = Truncator(matched[0].title).chars(70, truncate="...")  # ASCII: no encoded-word Subject
     assert message.subject == f"Paperboy, 3 Sep: {first_title} and {len(matched) - 1} more"
     html = html_of(message)
@@ -68,7 +69,7 @@ def test_trending_today_lists_the_top_upvoted_papers_not_already_for_you():
 
     html = html_of(mail.outbox[0])
     delivery = Delivery.objects.get(subscriber=ada)
-    mine = set(delivery.items.exclude(matched_interest="").values_list("paper", flat=True))
+    mine = {item.paper.pk for item in delivery.carried_items() if item.matched_interest}
     assert 0 < len(mine) <= 7
     expected = [p for p in Paper.objects.order_by("-upvotes", "arxiv_id") if p.pk not in mine][:3]
     trending = section_of(html, "Trending today")
@@ -166,7 +167,7 @@ def test_each_recipient_gets_their_own_papers_why_lines_and_links():
     assert links.manage_url(ada.pk) in ada_html and links.manage_url(bob.pk) in bob_html
     assert links.web_view_url(bob.pk, EDITION_DATE) in bob_html
     assert "\u201crobot manipulation\u201d" in bob_html and "\u201creinforcement learning\u201d" not in bob_html
-    bob_first = Delivery.objects.get(subscriber=bob).items.get(position=0).paper
+    bob_first = Delivery.objects.get(subscriber=bob).carried_items()[0].paper
     assert f'href="{links.feedback_url(bob.pk, bob_first.pk, "up")}"' in bob_html
     assert f'href="{links.feedback_url(bob.pk, bob_first.pk, "down")}"' in bob_html
     assert links.feedback_url(ada.pk, bob_first.pk, "up") not in bob_html
@@ -180,7 +181,7 @@ def test_every_card_has_thumbs_up_and_down_links_of_its_own():
 
     html = html_of(mail.outbox[0])
     cards = html.count('class="card"')
-    assert cards == Delivery.objects.get(subscriber=ada).items.count()  # the matched and the trending papers
+    assert cards == len(Delivery.objects.get(subscriber=ada).carried_items())  # the matched and the trending papers
     ups = re.findall(r'href="([^"]+)"[^>]*>&#128077;|href="([^"]+)"[^>]*>\U0001f44d', html)
     assert len(ups) == cards
     paper_ids = {p.pk for p in Paper.objects.all()}
@@ -208,7 +209,7 @@ def test_a_weekly_digest_gathers_the_week_and_labels_each_papers_day():
     assert "Mon 1 Sep" in html and "Wed 3 Sep" in html
     assert f"{monday.title}" in message.body and "   Listed Mon 1 Sep\n" in message.body
     assert re.search(r">PDF</a> · Mon 1 Sep · &#9650;|>PDF</a> · Mon 1 Sep · \u25b2", html)
-    assert Delivery.objects.get(subscriber=weekly).papers.filter(pk=monday.pk).exists()
+    assert monday.pk in carried.paper_ids(Delivery.objects.get(subscriber=weekly))
 
 
 def test_a_weekly_digest_labels_its_trending_section_for_the_week():

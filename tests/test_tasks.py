@@ -93,3 +93,10 @@ def test_recovery_runs_every_minute():
     recovery = settings.CELERY_BEAT_SCHEDULE["recover-deliveries"]
     assert recovery["task"] == "digest.tasks.recover_deliveries"
     assert len(recovery["schedule"].minute) == 60
+
+
+def test_old_plans_are_compacted_once_a_day_on_the_plan_queue():
+    compaction = settings.CELERY_BEAT_SCHEDULE["compact-old-plans"]
+    assert compaction["task"] == "digest.tasks.compact_old_plans"
+    assert len(compaction["schedule"].hour) == 1 and len(compaction["schedule"].minute) == 1
+    assert settings.CELERY_TASK_ROUTES[compaction["task"]] == {"queue": settings.CELERY_PLAN_QUEUE}

@@ -31,7 +31,7 @@ def a_sent_day(smtp, lexical_only):
 
 def test_every_reader_page_is_valid_html(client, a_sent_day):
     ada = a_sent_day
-    paper = Delivery.objects.get(subscriber=ada).items.first().paper
+    paper = Delivery.objects.get(subscriber=ada).carried_items()[0].paper
     pending = ada.__class__.objects.get(email="new@example.com")
     pages = {
         "signup": "/",

@@ -5,11 +5,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.db.models import Prefetch
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.http import require_GET
 
-from digest.models import DeliveryItem, Rating
+from digest import carried
+from digest.models import Rating
 from subscriptions import links
 from subscriptions.data import subscriber_data
 from subscriptions.models import Subscriber
@@ -18,9 +18,8 @@ from subscriptions.views import with_subscriber
 
 def reader_data(subscriber: Subscriber) -> dict[str, Any]:
     """subscriptions' data, every delivery with its papers and every 👍/👎 given; JSON-ready."""
-    deliveries = subscriber.deliveries.prefetch_related(
-        Prefetch("items", queryset=DeliveryItem.objects.select_related("paper"))
-    ).order_by("-edition_date")
+    deliveries = list(subscriber.deliveries.order_by("-edition_date"))
+    carried.prefetch(deliveries)
     return {
         **subscriber_data(subscriber),
         "deliveries": [
@@ -28,7 +27,9 @@ def reader_data(subscriber: Subscriber) -> dict[str, Any]:
                 "edition_date": d.edition_date.isoformat(),
                 "status": d.status,
                 "sent_at": d.sent_at.isoformat() if d.sent_at else None,
-                "papers": [{"arxiv_id": i.paper.arxiv_id, "title": i.paper.title, "why": i.why} for i in d.items.all()],
+                "papers": [
+                    {"arxiv_id": i.paper.arxiv_id, "title": i.paper.title, "why": i.why} for i in d.carried_items()
+                ],
             }
             for d in deliveries
         ],

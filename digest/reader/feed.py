@@ -6,12 +6,12 @@ import datetime as dt
 
 from django.conf import settings
 from django.contrib.syndication.views import Feed
-from django.db.models import Count, Prefetch, QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.utils.feedgenerator import Atom1Feed
 from django.views.decorators.http import require_GET
 
-from digest.models import Delivery, DeliveryItem
+from digest import carried
+from digest.models import Delivery
 from subscriptions import links
 from subscriptions.models import Subscriber
 from subscriptions.views import with_subscriber
@@ -46,16 +46,16 @@ class DigestFeed(Feed):
     def subtitle(self, subscriber: Subscriber) -> str:
         return "The papers Paperboy sent you, one entry per email. This address is private: don't share it."
 
-    def items(self, subscriber: Subscriber) -> QuerySet[Delivery]:
-        return (
-            subscriber.deliveries.filter(status=Delivery.Status.SENT)
-            .annotate(paper_count=Count("items"))
-            .prefetch_related(Prefetch("items", queryset=DeliveryItem.objects.select_related("paper")))
-            .order_by("-edition_date")[:FEED_LENGTH]
+    def items(self, subscriber: Subscriber) -> list[Delivery]:
+        deliveries = list(
+            subscriber.deliveries.filter(status=Delivery.Status.SENT).order_by("-edition_date")[:FEED_LENGTH]
         )
+        carried.prefetch(deliveries)  # every entry's papers in one query
+        return deliveries
 
     def item_title(self, delivery: Delivery) -> str:
-        papers = f"{delivery.paper_count} paper{'s' if delivery.paper_count != 1 else ''}"
+        count = len(carried.paper_ids(delivery))
+        papers = f"{count} paper{'s' if count != 1 else ''}"
         return f"{delivery.edition_date:%A %-d %B %Y}: {papers}"
 
     def item_link(self, delivery: Delivery) -> str:

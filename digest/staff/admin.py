@@ -4,6 +4,7 @@ from functools import partial
 from urllib.parse import urlencode
 
 from django.contrib import admin, messages
+from django.contrib.admin.views.main import ChangeList
 from django.db import transaction
 from django.db.models import OuterRef, Q, QuerySet
 from django.db.models.functions import Coalesce
@@ -12,10 +13,10 @@ from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
 
-from digest import tasks
+from digest import carried, tasks
 from digest.day import latest_edition
 from digest.matching import semantic
-from digest.models import Delivery, DeliveryItem, Edition, Paper, ReturnedMessage
+from digest.models import Delivery, Edition, Paper, ReturnedMessage
 from digest.staff import actions as staff
 from digest.staff import exports
 from subscriptions.admin import SubscriberAdmin, count_of
@@ -86,12 +87,14 @@ class PaperAdmin(admin.ModelAdmin):
     search_fields = ["arxiv_id", "title", "authors"]
     readonly_fields = ["created_at", "updated_at"]
 
-    def get_queryset(self, request: HttpRequest) -> QuerySet[Paper]:
-        sent = DeliveryItem.objects.filter(paper=OuterRef("pk"), delivery__status=Delivery.Status.SENT)
-        return super().get_queryset(request).annotate(sent_total=count_of(sent))
+    def get_changelist(self, request: HttpRequest, **kwargs):
+        return PaperChangeList
 
-    @admin.display(description="Sent", ordering="sent_total")
+    @admin.display(description="Sent")
     def times_sent(self, paper: Paper) -> int:
+        # Set on the page's papers by PaperChangeList; a paper shown elsewhere is counted alone.
+        if not hasattr(paper, "sent_total"):
+            paper.sent_total = carried.sent_counts([paper]).get(paper.pk, 0)
         return paper.sent_total
 
     @admin.display(description="Sources")
@@ -99,59 +102,16 @@ class PaperAdmin(admin.ModelAdmin):
         return ", ".join(paper.sources)
 
 
-class DeliveryItemInline(admin.TabularInline):
-    model = DeliveryItem
-    fields = ["rank", "paper", "rounded_score", "why"]
-    readonly_fields = fields
-    extra = 0
-    can_delete = False
+class PaperChangeList(ChangeList):
+    """The paper list, with how many sent emails carried each paper of the page: one grouped
+    query over the deliveries of the editions that can hold them (digest/carried.py)."""
 
-    def has_add_permission(self, request: HttpRequest, obj: Delivery | None = None) -> bool:
-        return False
-
-    @admin.display(description="#")
-    def rank(self, item: DeliveryItem) -> int:
-        return item.position + 1
-
-    @admin.display(description="Score")
-    def rounded_score(self, item: DeliveryItem) -> str:
-        return f"{item.score:.2f}"
-
-
-@admin.register(DeliveryItem)
-class DeliveryItemAdmin(admin.ModelAdmin):
-    """Which papers went to whom, and why: read-only, written by planning."""
-
-    list_display = ["paper", "subscriber_email", "edition_date", "rank", "rounded_score", "matched_interest"]
-    list_select_related = ["paper", "delivery__subscriber"]
-    list_filter = ["delivery__status"]
-    search_fields = ["paper__arxiv_id", "paper__title", "delivery__subscriber__email", "matched_interest"]
-    date_hierarchy = "delivery__edition_date"
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: DeliveryItem | None = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: DeliveryItem | None = None) -> bool:
-        return False
-
-    @admin.display(description="Subscriber", ordering="delivery__subscriber__email")
-    def subscriber_email(self, item: DeliveryItem) -> str:
-        return item.delivery.subscriber.email
-
-    @admin.display(description="Edition", ordering="delivery__edition_date")
-    def edition_date(self, item: DeliveryItem) -> str:
-        return item.delivery.edition_date.isoformat()
-
-    @admin.display(description="#", ordering="position")
-    def rank(self, item: DeliveryItem) -> int:
-        return item.position + 1
-
-    @admin.display(description="Score", ordering="score")
-    def rounded_score(self, item: DeliveryItem) -> str:
-        return f"{item.score:.2f}"
+    def get_results(self, request: HttpRequest) -> None:
+        super().get_results(request)
+        papers = list(self.result_list)  # evaluates the page once; the template reuses these rows
+        counts = carried.sent_counts(papers)
+        for paper in papers:
+            paper.sent_total = counts.get(paper.pk, 0)
 
 
 class MaybeTwiceFilter(admin.SimpleListFilter):
@@ -227,6 +187,7 @@ class DeliveryAdmin(admin.ModelAdmin):
     date_hierarchy = "edition_date"
     list_select_related = ["subscriber"]
     search_fields = ["subscriber__email", "message_id"]
+    search_help_text = "An email address, a Message-ID, or a paper's arXiv id: the deliveries that carried it"
     readonly_fields = [
         "subscriber",
         "edition_date",
@@ -241,9 +202,10 @@ class DeliveryAdmin(admin.ModelAdmin):
         "retry_until",
         "last_error",
         "attempt_history",
+        "papers_carried",
     ]
-    exclude = ["attempt_log", "uncertain_attempts"]
-    inlines = [ReturnedMessageInline, DeliveryItemInline]
+    exclude = ["attempt_log", "uncertain_attempts", "carried"]
+    inlines = [ReturnedMessageInline]
     actions = ["resend_failed", "mark_for_retry", "export_csv"]
 
     # Deliveries are written by the pipeline; staff read them and requeue with the action.
@@ -259,11 +221,15 @@ class DeliveryAdmin(admin.ModelAdmin):
         return super().change_view(request, object_id, form_url, {**no_save, **(extra_context or {})})
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Delivery]:
-        return (
-            super()
-            .get_queryset(request)
-            .annotate(paper_count=count_of(DeliveryItem.objects.filter(delivery=OuterRef("pk"))))
-        )
+        return super().get_queryset(request).annotate(paper_count=carried.PaperCount())
+
+    def get_search_results(self, request: HttpRequest, queryset: QuerySet[Delivery], search_term: str):
+        # Which papers went to whom: an arXiv id finds the deliveries that carried the paper.
+        found, may_have_duplicates = super().get_search_results(request, queryset, search_term)
+        paper = Paper.objects.filter(arxiv_id=search_term.strip()).first() if search_term.strip() else None
+        if paper is not None:
+            found = found | queryset.filter(pk__in=carried.carrying(paper).values("pk"))
+        return found, may_have_duplicates
 
     @admin.display(description="Papers", ordering="paper_count")
     def paper_count(self, delivery: Delivery) -> int:
@@ -272,6 +238,31 @@ class DeliveryAdmin(admin.ModelAdmin):
     @admin.display(description="Copies delivered", ordering="uncertain_attempts")
     def copies(self, delivery: Delivery) -> str:
         return delivery.copies_delivered
+
+    @admin.display(description="What it carried")
+    def papers_carried(self, delivery: Delivery) -> str:
+        items = delivery.carried_items()
+        if not items:
+            return "No papers"
+        rows = format_html_join(
+            "",
+            '<tr><td>{}</td><td><a href="{}">{}</a> {}</td><td>{}</td><td>{}</td><td>{}</td></tr>',
+            (
+                (
+                    item.rank,
+                    reverse("admin:digest_paper_change", args=[item.paper.pk]),
+                    item.paper.arxiv_id,
+                    item.paper.display_title,
+                    f"{item.score:.2f}",
+                    item.matched_interest or ("trending" if not item.matched else ""),
+                    item.why,
+                )
+                for item in items
+            ),
+        )
+        return format_html(
+            "<table><tr><th>#</th><th>Paper</th><th>Score</th><th>Interest</th><th>Why</th></tr>{}</table>", rows
+        )
 
     @admin.display(description="Attempts log")
     def attempt_history(self, delivery: Delivery) -> str:

@@ -9,9 +9,10 @@ from django.db.models import Count, F, Q
 from django.db.models.functions import Lower, TruncDate
 from django.utils import timezone
 
+from digest import carried
 from digest.day import latest_edition
 from digest.matching import semantic
-from digest.models import Delivery, DeliveryItem, Edition, Paper, Rating, ReturnedMessage
+from digest.models import Delivery, Edition, Paper, Rating, ReturnedMessage
 from digest.staff.actions import FAILED_STATUSES
 from subscriptions.models import Interest, Subscriber
 
@@ -198,17 +199,11 @@ def run_progress(today: dt.date) -> RunProgress:
 
 
 def papers_most_sent(days: int = SUBSCRIBER_DAYS, limit: int = TOP) -> list[Paper]:
-    """Papers in the most emails sent in the last `days` days. Counted on the delivery items
-    alone (grouped by one id), then the few papers fetched."""
+    """Papers in the most emails sent in the last `days` days. Counted in one grouped query
+    over the paper ids the deliveries carried (digest/carried.py), then the few papers fetched."""
     # By when the email went out: an old edition sent today counts today.
     since = timezone.now() - dt.timedelta(days=days)
-    top = list(
-        DeliveryItem.objects.filter(delivery__status=Delivery.Status.SENT, delivery__sent_at__gte=since)
-        .order_by()
-        .values_list("paper")
-        .annotate(n=Count("pk"))
-        .order_by("-n", "paper")[:limit]
-    )
+    top = carried.most_sent(since, limit)
     papers = Paper.objects.in_bulk([paper_id for paper_id, _ in top])
     for paper_id, n in top:
         papers[paper_id].times_sent = n

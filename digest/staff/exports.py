@@ -5,10 +5,11 @@ from __future__ import annotations
 import csv
 from collections.abc import Iterable, Iterator, Sequence
 
-from django.db.models import Count, Prefetch, QuerySet
+from django.db.models import Prefetch, QuerySet
 from django.http import StreamingHttpResponse
 from django.utils import timezone
 
+from digest import carried
 from digest.models import Delivery
 from subscriptions.models import Interest, Subscriber
 
@@ -101,7 +102,7 @@ DELIVERY_HEADER = [
 
 
 def delivery_rows(deliveries: QuerySet[Delivery]) -> Iterator[list[object]]:
-    rows = deliveries.order_by("pk").select_related("subscriber").annotate(paper_total=Count("items"))
+    rows = deliveries.order_by("pk").select_related("subscriber").annotate(paper_total=carried.PaperCount())
     for d in rows.iterator(chunk_size=CHUNK):
         yield [
             d.pk,

@@ -14,7 +14,8 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
-from digest.models import Delivery, DeliveryItem, Edition, Paper
+from digest import carried
+from digest.models import Delivery, Edition, Paper
 from digest.staff import dashboard
 from subscriptions.models import Interest, Subscriber
 
@@ -61,12 +62,15 @@ class DashboardBenchmark(BaseCommand):
             papers = Paper.objects.bulk_create(
                 Paper(arxiv_id=f"bench.{back}.{n}", title=f"Paper {n}", edition_date=date) for n in range(10)
             )
-            deliveries = Delivery.objects.bulk_create(
-                Delivery(subscriber=s, edition_date=date, status=STATUSES[i % 20], message_id=make_msgid("bench"))
+            Delivery.objects.bulk_create(
+                Delivery(
+                    subscriber=s,
+                    edition_date=date,
+                    status=STATUSES[i % 20],
+                    message_id=make_msgid("bench"),
+                    carried=carried.pack([(papers[i % 10].pk, 1.0, "", "")]),
+                )
                 for i, s in enumerate(people)
-            )
-            DeliveryItem.objects.bulk_create(
-                DeliveryItem(delivery=d, paper=papers[i % 10], position=0, score=1.0) for i, d in enumerate(deliveries)
             )
         self.stdout.write(
             f"{count} subscribers, {count * days} deliveries over {days} days "
