@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from pathlib import Path
 
 import pytest
 from django.core import mail
@@ -264,6 +265,32 @@ def test_the_email_templates_use_no_undefined_variable(settings):
     assert len(mail.outbox) == 2
     for message in mail.outbox:
         assert "UNDEFINED" not in message.subject + message.body + html_of(message)
+
+
+def test_no_template_comment_is_spread_over_lines():
+    # Django's {# #} comment ends at the line's end: one spread over two lines is sent as text
+    # (the digest's first line, where the inbox shows its preheader, once read "{# The inbox...").
+    templates = Path(__file__).resolve().parents[1] / "templates"
+    spread = [
+        f"{path.relative_to(templates)}:{number}"
+        for path in sorted(templates.rglob("*.*"))
+        for number, line in enumerate(path.read_text().splitlines(), 1)
+        if line.count("{#") > line.count("#}")
+    ]
+    assert spread == []
+
+
+def test_the_preheader_is_the_first_text_of_the_digest():
+    load_day()
+    make_subscriber("ada@example.com", "reinforcement learning")
+    send_edition()
+
+    (message,) = mail.outbox
+    html = html_of(message)
+    assert "{#" not in html and "#}" not in html
+    body = re.sub(r"<!--.*?-->|<[^>]+>", "", html[html.index("<body") :], flags=re.S)
+    preheader = re.search(r'<p class="preheader"[^>]*>([^<]+)</p>', html).group(1)
+    assert body.strip().startswith(preheader)
 
 
 @pytest.mark.parametrize(
