@@ -3,16 +3,19 @@ and a digest that cannot be built fails for good instead of passing for a lost c
 
 from __future__ import annotations
 
+import datetime as dt
+
 import pytest
 from django.core import mail
 from django.db import connection
 from django.db.migrations.executor import MigrationExecutor
+from django.utils import timezone
 
 from digest.models import Delivery
 from subscriptions.models import Subscriber
 from tests.digest_mail import send_edition
 from tests.factories import load_day, make_subscriber
-from tests.signup_helpers import post, signup_data
+from tests.signup_helpers import path_of, post, signup_data
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("eager_celery")]
 
@@ -121,3 +124,25 @@ def test_a_digest_to_an_address_stored_before_fails_for_good_and_the_others_go(s
     assert delivery.attempts == 1
     assert "Outcome unknown" not in delivery.last_error
     assert delivery.last_error.startswith("BadHeaderError: ")
+
+
+STORED_BEFORE = ['"a\x0bb"@example.com', '"x\x0bBcc:\\ e@evil.example"@example.com', "victim@[127.0.0.1]"]
+
+
+@pytest.mark.parametrize("stored", STORED_BEFORE)
+def test_no_email_the_web_asks_for_goes_to_an_address_stored_before(
+    client, django_capture_on_commit_callbacks, smtp, stored
+):
+    """Its digest fails for good (above); "subscribe again" on its manage page, the one web path
+    that mails a stored address, writes it into no header either."""
+    long_ago = timezone.now() - dt.timedelta(days=30)
+    mallory = make_subscriber("mallory@example.com", status=Subscriber.Status.UNSUBSCRIBED)
+    Subscriber.objects.filter(pk=mallory.pk).update(email=stored, signup_mail_sent_at=long_ago)  # as stored before
+    manage = path_of(mallory.manage_url)
+
+    response = post(client, django_capture_on_commit_callbacks, f"{manage}status/", {"action": "resume"})
+
+    assert response.status_code == 200
+    assert smtp.envelopes == []
+    mallory.refresh_from_db()
+    assert mallory.status == Subscriber.Status.UNSUBSCRIBED
