@@ -52,7 +52,9 @@ def signup_mail(subscriber_id: int, request_id: int | None = None) -> str:
     wants_confirmation = request_id is not None or subscriber.status == Subscriber.Status.PENDING
     if not wants_confirmation and subscriber.status not in (Subscriber.Status.ACTIVE, Subscriber.Status.PAUSED):
         return "nothing to send"
-    if not subscriber.claim_signup_mail() or not ratelimit.claim_mail_to(subscriber.email):
+    if not subscriber.claim_signup_mail() or not ratelimit.claim_mail_to(
+        subscriber.email, manage_link=not wants_confirmation
+    ):
         return "held back"
     if wants_confirmation:
         emails.send_confirmation(subscriber, request_id)

@@ -7,8 +7,9 @@ Two limits:
   the requests that could send mail, i.e. valid posts; a form with errors costs nothing;
 - per mailbox (addresses.mailbox_key: case, quotes and +tags do not make another one): the
   emails actually sent to it, counted where they are sent (subscriptions/mailing.py). Past the
-  limit the mailbox still gets one email per PAPERBOY_SIGNUP_LIMITED_COOLDOWN, so its owner can
-  always get in, and the page says the same whether an email went or not.
+  limit the mailbox still gets one email per PAPERBOY_SIGNUP_LIMITED_COOLDOWN, and its owner's
+  manage link one more of its own, so strangers cannot take every slot; the page says the same
+  whether an email went or not.
 """
 
 from __future__ import annotations
@@ -68,13 +69,19 @@ def allow_request_from(request: HttpRequest) -> bool:
     )
 
 
-def claim_mail_to(address: str) -> bool:
+def claim_mail_to(address: str, manage_link: bool = False) -> bool:
     """True if one more web-triggered email may go to this address's mailbox now, and counts it:
     at most PAPERBOY_SIGNUP_LIMIT_PER_ADDRESS in the window; past that, one per
     PAPERBOY_SIGNUP_LIMITED_COOLDOWN since the last, so the owner is never shut out for long.
-    (A subscriber's own row adds PAPERBOY_SIGNUP_MAIL_COOLDOWN: a double click sends one.)"""
+    (A subscriber's own row adds PAPERBOY_SIGNUP_MAIL_COOLDOWN: a double click sends one.)
+
+    The manage link of a confirmed subscriber (`manage_link`) has a cooldown of its own: strangers
+    asking for confirmations or address changes to that mailbox as fast as they can would
+    otherwise take every slot, and the owner would never get back in. It goes only to an address
+    that confirmed, and whoever asks for it, it is the owner's way in; so a limited mailbox gets
+    at most two emails per cooldown."""
     mailbox = addresses.mailbox_key(address)
-    limited_cooldown = cache_key("mail-limited", mailbox)
+    limited_cooldown = cache_key("mail-limited-manage" if manage_link else "mail-limited", mailbox)
     if count("mail-sent", mailbox, settings.PAPERBOY_SIGNUP_LIMIT_WINDOW) <= settings.PAPERBOY_SIGNUP_LIMIT_PER_ADDRESS:
         cache.set(limited_cooldown, 1, timeout=settings.PAPERBOY_SIGNUP_LIMITED_COOLDOWN)
         return True

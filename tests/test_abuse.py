@@ -144,6 +144,31 @@ def test_a_mailbox_at_its_limit_still_gets_one_email_per_cooldown_and_the_same_p
     assert first == limited
 
 
+def test_strangers_filling_a_limited_mailbox_never_take_its_owners_manage_link(send, settings):
+    settings.PAPERBOY_SIGNUP_LIMIT_PER_ADDRESS = 2
+    settings.PAPERBOY_SIGNUP_LIMITED_COOLDOWN = 1
+    settings.PAPERBOY_SIGNUP_MAIL_COOLDOWN = 0
+    make_subscriber("victim@example.com", "robots")
+    mallory = make_subscriber("mallory@example.org", "robots")
+
+    def stranger_asks_for_an_address_change(n: int) -> None:
+        send(f"{path_of(mallory.manage_url)}email/", {"email": "victim@example.com"}, ip=f"198.51.100.{n}")
+
+    for n in range(3):  # the mailbox reaches its limit (the third waits for the cooldown)
+        stranger_asks_for_an_address_change(n)
+    assert [m.subject for m in to_mailbox()].count("Confirm your new address for Paperboy") == 2
+
+    time.sleep(1.2)  # a new cooldown: the stranger asks first, as fast as they can ...
+    stranger_asks_for_an_address_change(7)
+    stranger_asks_for_an_address_change(8)
+    own = send("/signup/resend/", {"email": "victim@example.com"}, ip="203.0.113.7")  # ... then the owner
+
+    subjects = [m.subject for m in to_mailbox()]
+    assert subjects.count("Confirm your new address for Paperboy") == 3  # one per cooldown
+    assert subjects[-1] == "You're already subscribed to Paperboy"
+    assert own.status_code == 200
+
+
 # --- Probe 5: links ----------------------------------------------------------------------
 
 
