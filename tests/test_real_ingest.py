@@ -3,6 +3,7 @@ responses (some broken on purpose), ingested from saved files and folders, and s
 
 from __future__ import annotations
 
+import copy
 import datetime as dt
 import io
 import json
@@ -14,10 +15,11 @@ import pytest
 import time_machine
 from django.core.management import call_command
 
-from digest import sources
+from digest import deliver, sources
 from digest.ingest import ingest_day, ingest_records
 from digest.models import Edition, Paper
 from digest.sources import parse_arxiv_feed, parse_hf_items
+from subscriptions.models import Interest
 from tests.conftest import REAL, SAMPLE_DATE, SAMPLE_WEEK_DIR, real_bytes, real_hf_day
 from tests.digest_mail import html_part, send_edition, text_part
 from tests.factories import make_subscriber
@@ -363,3 +365,20 @@ def test_the_bundled_sample_week_gives_a_weekly_reader_the_whole_real_week(smtp,
     (message,) = smtp.to("weekly@example.com")
     assert first_days_paper.display_title in text_part(message)
     assert "this week" in text_part(message)
+
+
+def test_following_an_author_finds_their_papers_from_both_sources_however_the_name_was_written(lexical_only):
+    # The real stat feed writes "Jos\'e M. F. Moura" in TeX; a copy of a real HF item credits him
+    # in decomposed Unicode (e + combining accent), which some systems publish.
+    day = dt.date(2024, 3, 26)
+    ingest_records(parse_arxiv_feed(real_bytes("arxiv/arxiv_rss2_stat_2024-03-26.xml")), day)
+    [item] = copy.deepcopy(real_hf_day(SAMPLE_DATE)[1:2])
+    item["paper"]["authors"][0]["name"] = "Jose\u0301 M. F. Moura"
+    ingest_records(parse_hf_items([item]), day)
+    reader = make_subscriber("ada@example.org")
+    reader.interests.create(kind=Interest.Kind.AUTHOR, value="José M. F. Moura")  # as the form stores it
+
+    matches = deliver.matches_for(reader, day)
+
+    assert {m.paper.arxiv_id for m in matches} == {"2403.16163", item["paper"]["id"]}
+    assert {m.why for m in matches} == {"By an author you follow: José M. F. Moura"}

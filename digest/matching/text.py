@@ -4,6 +4,7 @@ and semantic scoring see them (lowercased, stopwords dropped, Snowball-stemmed).
 from __future__ import annotations
 
 import re
+import unicodedata
 from functools import lru_cache
 from typing import Protocol
 
@@ -43,4 +44,6 @@ def query_terms(topic: str) -> dict[str, str]:
 
 
 def normalise_name(name: str) -> str:
-    return " ".join(name.lower().replace(".", " ").split())
+    """One form for a name however it was typed or published: composed Unicode (a decomposed
+    "José" is the same person), case and initials' dots ignored."""
+    return " ".join(unicodedata.normalize("NFC", name).casefold().replace(".", " ").split())
