@@ -93,7 +93,8 @@ class Backfill:
 
     def __str__(self) -> str:
         return (
-            f"{self.files} files: {self.ingested} ingested ({len(self.partly_skipped)} with items skipped), "
+            f"{self.files} files: {self.ingested} ingested "
+            f"({len(self.partly_skipped)} with skipped items or warnings), "
             f"{len(self.refused)} refused; {self.papers} papers read, {self.skipped} skipped; {self.result}"
         )
 

@@ -273,7 +273,7 @@ def test_a_backfill_ingests_each_day_into_its_edition_and_sums_it_up(saved_folde
 
     lines = output.splitlines()
     assert re.fullmatch(
-        r"6 files: 4 ingested \(1 with items skipped\), 2 refused; 100 papers read, 1 skipped; "
+        r"6 files: 4 ingested \(1 with skipped items or warnings\), 2 refused; 100 papers read, 1 skipped; "
         r"99 new, 1 updated, 0 unchanged in \d+\.\ds",
         lines[-1],
     )
