@@ -204,6 +204,22 @@ def terminate_other_database_connections() -> int:
         return sum(1 for (terminated,) in cursor.fetchall() if terminated)
 
 
+def test_a_plan_run_queued_during_heavy_sending_does_not_wait_for_the_sending_to_end(celery_worker, smtp):
+    everyone = readers(100)
+    smtp.delay = 0.3  # ten batches of ten, each over 3 s, on one worker process
+    tasks.send_edition_now.apply_async([DAY], queue=f"{celery_worker.queue}-plan")  # staff's "send now"
+    wait_until(lambda: len(smtp.messages) >= 5, 180, "sending under way")
+
+    plan = tasks.plan_due_digests.apply_async(queue=f"{celery_worker.queue}-plan")  # as beat routes it
+    wait_until(lambda: f"plan_due_digests[{plan.id}] succeeded" in celery_worker.log(), 180, "the plan run")
+    unsent_when_planned = Delivery.objects.exclude(status=Delivery.Status.SENT).count()
+    wait_until(all_done(len(everyone)), 180, "every delivery to finish")
+
+    # On the send queue it would have waited behind every batch queued before it.
+    assert unsent_when_planned >= 30
+    assert received(smtp) == {r.email: 1 for r in everyone}
+
+
 @pytest.mark.skipif(connection.vendor != "postgresql", reason="pg_terminate_backend needs PostgreSQL")
 def test_the_workers_database_connection_terminated_mid_batch_sends_no_message_twice(celery_worker, smtp, capsys):
     everyone = readers(60)
