@@ -152,3 +152,17 @@ def test_staff_find_which_deliveries_carried_a_paper_by_its_arxiv_id(sent_day, s
     for item in ada.carried_items():
         assert f'href="/admin/digest/paper/{item.paper.pk}/change/"' in delivery_page
         assert html.escape(item.why, quote=False) in delivery_page or html.escape(item.why) in delivery_page
+
+
+def test_a_paper_an_email_carried_cannot_be_deleted_one_nobody_was_sent_can(sent_day, staff_client):
+    sent = Paper.objects.get(pk=carried.paper_ids(sent_day[0])[0])
+    everything_sent = {p for d in sent_day for p in carried.paper_ids(d)}
+    unsent = Paper.objects.exclude(pk__in=everything_sent).first()
+
+    assert staff_client.get(f"/admin/digest/paper/{sent.pk}/delete/").status_code == 403
+    assert staff_client.post(f"/admin/digest/paper/{sent.pk}/delete/", {"post": "yes"}).status_code == 403
+    assert Paper.objects.filter(pk=sent.pk).exists()
+    assert "delete_selected" not in staff_client.get("/admin/digest/paper/").content.decode()
+
+    staff_client.post(f"/admin/digest/paper/{unsent.pk}/delete/", {"post": "yes"})
+    assert not Paper.objects.filter(pk=unsent.pk).exists()

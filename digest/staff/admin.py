@@ -90,6 +90,18 @@ class PaperAdmin(admin.ModelAdmin):
     def get_changelist(self, request: HttpRequest, **kwargs):
         return PaperChangeList
 
+    def has_delete_permission(self, request: HttpRequest, obj: Paper | None = None) -> bool:
+        # A paper some email carried is part of what was sent (the deliveries' pages, the counts):
+        # it stays. Only one nobody was sent can go, one at a time (no bulk delete action).
+        if obj is not None and carried.carrying(obj).exists():
+            return False
+        return super().has_delete_permission(request, obj)
+
+    def get_actions(self, request: HttpRequest) -> dict:
+        actions = super().get_actions(request)
+        actions.pop("delete_selected", None)
+        return actions
+
     @admin.display(description="Sent")
     def times_sent(self, paper: Paper) -> int:
         # Set on the page's papers by PaperChangeList; a paper shown elsewhere is counted alone.
