@@ -127,14 +127,13 @@ def entries(carried: dict[str, Any]) -> list[tuple[int, float, str, str, bool, b
     return [(p, s, "", note, n < matched, False) for n, (p, s) in enumerate(zip(papers, scores, strict=True))]
 
 
-def prefetch(deliveries: Sequence[Delivery]) -> dict[int, Paper]:
+def prefetch(deliveries: Sequence[Delivery]) -> None:
     """Read the papers of all these deliveries in one query and attach each delivery's
-    CarriedPapers (Delivery.carried_items() then costs nothing); returns the papers by id."""
+    CarriedPapers (Delivery.carried_items() then costs nothing)."""
     papers = Paper.objects.in_bulk({p for delivery in deliveries for p in paper_ids(delivery)})
     for delivery in deliveries:
         # Kept with the plan it was read from: a row refreshed since is read again.
         delivery._carried_items = (delivery.carried, items_from(delivery, papers))
-    return papers
 
 
 def items_from(delivery: Delivery, papers: dict[int, Paper]) -> list[CarriedPaper]:

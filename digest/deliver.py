@@ -65,7 +65,7 @@ from digest.claims import PROCESS_ACCEPTED, Accepted, Claims
 from digest.matching.ranker import EditionMatcher, Match, edition_matcher, subscriber_profiles
 from digest.models import Delivery, Edition, Paper
 from digest.reconnect import DATABASE_UNAVAILABLE, written
-from digest.render import DigestItem, EditionRenderer, delivery_items, digest_items_of, renderer_for
+from digest.render import DigestItem, EditionRenderer, delivery_items, renderer_for
 from digest.send_rate import wait_for_slot
 from mailing.backend import set_envelope_sender
 from subscriptions.models import Subscriber
@@ -398,14 +398,15 @@ def send_batch(delivery_ids: Sequence[int]) -> SendResult:
         Delivery.objects.sendable().filter(pk__in=delivery_ids).select_related("subscriber").order_by("pk")
     )
     expect_task(delivery_ids, settings.PAPERBOY_SEND_TIME_LIMIT)
-    # The batch's emails share a few hundred papers: read each once, not once per email.
-    papers = carried.prefetch(deliveries)
+    # The batch's emails share a few hundred papers: read each once, not once per email; each
+    # delivery keeps its carried papers, which render() then reads.
+    carried.prefetch(deliveries)
     active = [d.pk for d in deliveries if d.subscriber.status == Subscriber.Status.ACTIVE]
     claims = Claims(active, settings.PAPERBOY_SEND_GROUP)
     connection = get_connection()
     try:
         for delivery in deliveries:
-            outcome = send_one(delivery, papers, connection, result, claims, accepted)
+            outcome = send_one(delivery, connection, result, claims, accepted)
             setattr(result, outcome, getattr(result, outcome) + 1)
     except RelayUnavailableError as error:
         # No attempt is used up: an outage of the relay is not the subscriber's failure.
@@ -434,7 +435,6 @@ def send_batch(delivery_ids: Sequence[int]) -> SendResult:
 
 def send_one(
     delivery: Delivery,
-    papers: dict[int, Paper],
     connection: BaseEmailBackend,
     result: SendResult,
     claims: Claims,
@@ -450,7 +450,7 @@ def send_one(
         )
         return "skipped"
     try:
-        message = render(delivery, papers)
+        message = render(delivery)
         check_buildable(message)
     except BadHeaderError as error:
         # This message can never be built (its address or a header): trying again changes nothing.
@@ -542,8 +542,8 @@ def open_connection(connection: BaseEmailBackend) -> None:
         raise RelayUnavailableError(f"{type(error).__name__}: {error}") from error
 
 
-def render(delivery: Delivery, papers: dict[int, Paper] | None = None) -> EmailMultiAlternatives:
-    items = delivery_items(delivery) if papers is None else digest_items_of(carried.items_from(delivery, papers))
+def render(delivery: Delivery) -> EmailMultiAlternatives:
+    items = delivery_items(delivery)  # read with carried.prefetch when sending a batch
     message = renderer_for(delivery.edition_date).message(delivery.subscriber, items, delivery.message_id)
     # VERP: a bounce or complaint of this email names this delivery (digest/bounces/).
     set_envelope_sender(message, verp.envelope_sender(delivery.pk))
